@@ -1,0 +1,54 @@
+"""Errors the inference service raises.
+
+Every error carries a short message that can be shown to an end user as is;
+anything longer (tracebacks, library messages) belongs in the logs.
+"""
+
+from __future__ import annotations
+
+
+class InferenceError(Exception):
+    """Base class: a request could not be served. ``str(err)`` is user-readable."""
+
+    #: Whether the person who sent the request can fix it by changing it or waiting.
+    user_fixable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(InferenceError):
+    """The request itself is wrong: empty text, an unknown language, too many labels..."""
+
+
+class UnknownTask(InvalidInput):
+    """No task is registered under that name."""
+
+
+class Busy(InferenceError):
+    """A queue is full; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelUnavailable(InferenceError):
+    """The task's model could not be loaded; ``reason`` says why in one line."""
+
+    user_fixable = False
+
+    def __init__(self, task: str, model: str, reason: str) -> None:
+        super().__init__(f"The {task} model is unavailable ({model}): {reason}")
+        self.task = task
+        self.model = model
+        self.reason = reason
+
+
+class JobTimeout(InferenceError):
+    """The job did not finish within its task's time limit."""
+
+
+class JobCancelled(InferenceError):
+    """The job was cancelled before it finished."""

@@ -1,0 +1,219 @@
+"""What every task module implements, and the helpers they share.
+
+A task turns user inputs into results in four steps, the same for all tasks:
+
+1. ``parse(**inputs)`` validates and normalises one request (cheap; it runs on
+   the event loop, so no tokenising or model work here);
+2. ``models_for(request)`` names the models the request needs;
+3. ``load(model_id)`` loads one model (blocking; runs in a worker thread, once
+   per model, cached by the service);
+4. ``run_batch(models, requests, ctx)`` runs a whole batch (blocking; worker
+   thread) and returns one result, or one ``InferenceError``, per request.
+
+Requests whose ``batch_key`` is equal may share a batch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from ..device import Placement
+from ..errors import InferenceError, InvalidInput, ModelUnavailable
+from ..results import Result
+from ..settings import InferenceSettings
+
+RequestT = TypeVar("RequestT")
+ResultT = TypeVar("ResultT", bound=Result)
+
+#: Characters of input text any task accepts at most; tasks may ask for less.
+MAX_TEXT_CHARS = 10_000
+
+
+class BatchContext(Protocol):
+    """What a running batch may tell the service, or ask it, from its worker thread."""
+
+    def progress(self, index: int, done: int, total: int) -> None:
+        """Request ``index`` of the batch has done ``done`` of ``total`` steps."""
+
+    def cancelled(self, index: int) -> bool:
+        """Whether request ``index`` was cancelled (stop working on it if you can)."""
+
+
+class NullContext:
+    """A context for running a batch outside the service (tests, benchmarks)."""
+
+    def progress(self, index: int, done: int, total: int) -> None:
+        pass
+
+    def cancelled(self, index: int) -> bool:
+        return False
+
+
+class Task(ABC, Generic[RequestT, ResultT]):
+    """One kind of inference: sentiment, ner, imagine..."""
+
+    #: The registry name; also the CLI name and the settings prefix (``<NAME>_MODEL``).
+    name: ClassVar[str]
+    #: One line for help texts.
+    summary: ClassVar[str]
+    #: The input that the command line's positional argument fills.
+    main_input: ClassVar[str] = "text"
+    #: The largest batch this task can usefully run (1 for tasks that cannot batch).
+    max_batch_size: ClassVar[int] = 64
+    #: The job time limit, when this task needs another one than JOB_TIMEOUT_S.
+    timeout_s: ClassVar[float | None] = None
+
+    def __init__(self, model: str, placement: Placement, settings: InferenceSettings) -> None:
+        self.model = model
+        self.placement = placement
+        self.settings = settings
+
+    @abstractmethod
+    def parse(self, **inputs: Any) -> RequestT:
+        """Validate one request's inputs; raise ``InvalidInput`` with a short message."""
+
+    def models_for(self, request: RequestT) -> tuple[str, ...]:
+        """The model ids ``request`` needs, loaded before its batch runs."""
+        return (self.model,)
+
+    def batch_key(self, request: RequestT) -> Hashable:
+        """Requests with equal keys may run in one batch (same models, same parameters)."""
+        return self.models_for(request)
+
+    @abstractmethod
+    def load(self, model_id: str) -> Any:
+        """Load one model (blocking). Errors become ``ModelUnavailable`` in the service."""
+
+    @abstractmethod
+    def run_batch(
+        self, models: Mapping[str, Any], requests: Sequence[RequestT], ctx: BatchContext
+    ) -> list[ResultT | InferenceError]:
+        """Run a batch (blocking); one result or one error per request, in order."""
+
+    # -- shared loading helpers ----------------------------------------------------
+
+    def pretrained_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every ``from_pretrained`` call of this task takes."""
+        kwargs: dict[str, Any] = {"token": self.settings.token()}
+        return kwargs
+
+
+# -- input helpers, shared by every task's parse() --------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: Any, name: str = "text", *, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """A non-empty, printable, bounded text, stripped of surrounding whitespace."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"The {name} is binary data, not UTF-8 text.") from None
+    if value is None or not isinstance(value, str):
+        raise InvalidInput(f"Please give some {name}.")
+    if "\x00" in value or len(_CONTROL.findall(value)) > max(8, len(value) // 20):
+        raise InvalidInput(f"The {name} looks like binary data, not text.")
+    value = _CONTROL.sub("", value).strip()
+    if not value:
+        raise InvalidInput(f"The {name} is empty.")
+    if len(value) > max_chars:
+        raise InvalidInput(
+            f"The {name} is too long: {len(value):,} characters (at most {max_chars:,})."
+        )
+    return value
+
+
+def reject_unknown(task: str, extra: Mapping[str, Any]) -> None:
+    """Refuse options a task does not have (a typo on the command line, say)."""
+    if extra:
+        raise InvalidInput(f"{task} has no option {sorted(extra)[0]!r}.")
+
+
+def as_int(value: Any, name: str, *, low: int, high: int, default: int | None = None) -> int:
+    """An integer option within [low, high]; strings from the CLI are accepted."""
+    if value is None:
+        if default is None:
+            raise InvalidInput(f"Please give {name}.")
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a whole number.") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}.")
+    return number
+
+
+def as_float(value: Any, name: str, *, low: float, high: float, default: float) -> float:
+    """A number option within [low, high]; strings from the CLI are accepted."""
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a number.") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} must be between {low:g} and {high:g}.")
+    return number
+
+
+def as_bool(value: Any, name: str, *, default: bool = False) -> bool:
+    """A yes/no option; the CLI passes ``True`` for a bare flag or a word."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in {"1", "true", "yes", "y", "on"}:
+        return True
+    if word in {"0", "false", "no", "n", "off"}:
+        return False
+    raise InvalidInput(f"{name} must be yes or no.")
+
+
+# -- model helpers --------------------------------------------------------------
+
+
+def looks_like_path(model_id: str) -> bool:
+    """Whether a model setting names a local directory rather than a Hub id."""
+    return (
+        model_id.startswith((".", "/", "~"))
+        or os.sep in model_id.strip("/").replace("/", "", 1)
+        or Path(model_id).expanduser().exists()
+    )
+
+
+def check_model_source(task: str, model_id: str) -> None:
+    """Fail early, with a clear reason, for a local model path that cannot be a model."""
+    if not looks_like_path(model_id):
+        return
+    path = Path(model_id).expanduser()
+    if not path.exists():
+        raise ModelUnavailable(task, model_id, "no such directory")
+    if not path.is_dir():
+        raise ModelUnavailable(task, model_id, "not a directory")
+    if not any(path.glob("*.json")):
+        raise ModelUnavailable(task, model_id, "the directory holds no model (no config files)")
+
+
+def max_input_tokens(tokenizer: Any, model: Any, fallback: int = 512) -> int:
+    """How many tokens the model reads at most: the tokenizer's limit when it has a real
+    one, else the model's position embeddings."""
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1_000_000:
+        return limit
+    config = getattr(model, "config", None)
+    return int(getattr(config, "max_position_embeddings", None) or fallback)
+
+
+@dataclass
+class LabelScore(Result):
+    label: str
+    score: float
