@@ -93,6 +93,7 @@ class Job:
         self.progress: tuple[int, int] | None = None
         self.created_at = time.monotonic()
         self.seq = next(self._ids)
+        self.round = 0  # set by the lane: its place in the fair order
         self._lane = lane
         self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._future.add_done_callback(_consume_exception)
@@ -196,21 +197,18 @@ class _Lane:
         self.queue: list[Job] = []
         self.running: list[Job] = []
         self.batch_seconds = 1.0  # moving average, for "retry in" hints
+        self._round = 0  # the fairness round being served
+        self._next_round: dict[Hashable, int] = {}  # user -> round of their next job
         self._wakeup = asyncio.Event()
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"lane-{task.name}")
 
     # -- queue ----------------------------------------------------------------------
 
     def fair_order(self) -> list[Job]:
-        """Queued jobs in the order they will run: each user's first job, then each
-        user's second... so that one user's burst cannot starve everybody else."""
-        seen: Counter[Hashable] = Counter()
-        ranked = []
-        for job in self.queue:  # the queue is kept in submission order
-            key = job.user if job.user is not None else ("anonymous", job.seq)
-            ranked.append((seen[key], job.seq, job))
-            seen[key] += 1
-        return [job for *_, job in sorted(ranked, key=lambda item: item[:2])]
+        """Queued jobs in the order they will run: by round, then by arrival. A user's
+        n-th waiting job is in round n (counted from the round being served), so each
+        user's first job runs before anyone's second, and a burst cannot starve others."""
+        return sorted(self.queue, key=lambda job: (job.round, job.seq))
 
     def position_of(self, job: Job) -> int | None:
         try:
@@ -225,6 +223,9 @@ class _Lane:
                 f"{self.retry_after():.0f} s.",
                 retry_after=self.retry_after(),
             )
+        user = job.user if job.user is not None else ("anonymous", job.seq)
+        job.round = max(self._round, self._next_round.get(user, 0))
+        self._next_round[user] = job.round + 1
         self.queue.append(job)
         self._wakeup.set()
         self._notify_queued()
@@ -250,14 +251,18 @@ class _Lane:
                 self._wakeup.clear()
                 await self._wakeup.wait()
             await self._gather_window()
+            if not self.queue:  # all cancelled while we waited
+                continue
             batch = self._take_batch()
-            if batch:
-                try:
-                    await self._run(batch)
-                except Exception as exc:  # never let one batch kill the lane
-                    log.exception("batch of %s failed", self.task.name)
-                    for job in batch:
-                        job._finish(JobState.FAILED, error=exc)
+            self.running = batch
+            try:
+                await self._run(batch)
+            except Exception as exc:  # never let one batch kill the lane
+                log.exception("batch of %s failed", self.task.name)
+                for job in batch:
+                    job._finish(JobState.FAILED, error=exc)
+            finally:
+                self.running = []
 
     async def _gather_window(self) -> None:
         """Wait up to max_wait_ms for more requests, unless a full batch is already here."""
@@ -272,14 +277,15 @@ class _Lane:
 
     def _take_batch(self) -> list[Job]:
         order = self.fair_order()
-        if not order:
-            return []
         key = self.task.batch_key(order[0].request)
         batch = [job for job in order if self.task.batch_key(job.request) == key]
         batch = batch[: self.limits.max_batch_size]
         for job in batch:
             self.queue.remove(job)
             job._set_state(JobState.LOADING)
+        self._round = max(self._round, batch[0].round)
+        if len(self._next_round) > 1024:  # forget users with nothing waiting
+            self._next_round = {u: r for u, r in self._next_round.items() if r > self._round}
         self._notify_queued()
         return batch
 
@@ -299,14 +305,10 @@ class _Lane:
             batch = [job for job in batch if not job.done]  # cancelled while loading
             if not batch:
                 return
-            self.running = batch
             for job in batch:
                 job._set_state(JobState.RUNNING)
             started = time.monotonic()
-            try:
-                outcomes = await service._in_thread(self._run_isolated, models, batch)
-            finally:
-                self.running = []
+            outcomes = await service._in_thread(self._run_isolated, models, batch)
             seconds = time.monotonic() - started
             self.batch_seconds = 0.8 * self.batch_seconds + 0.2 * seconds
 
@@ -341,10 +343,11 @@ class _Lane:
         return outcomes
 
     async def close(self) -> None:
+        pending = [*self.queue, *self.running]
         self._dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._dispatcher
-        for job in [*self.queue, *self.running]:
+        for job in pending:
             job._finish(JobState.CANCELLED, error=JobCancelled("The service is shutting down."))
         self.queue.clear()
 

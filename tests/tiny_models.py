@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -169,58 +170,118 @@ def _save_model(model: Any, path: Path) -> None:
     model.save_pretrained(path, safe_serialization=True)
 
 
-def _wordpiece_vocab(lowercase: bool, vocab_size: int = 400) -> dict[str, int]:
-    """Train a BERT WordPiece vocabulary; [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+_WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+_WORDPIECE_SUFFIXES = ["##s", "##es", "##ed", "##er", "##ing", "##ly", "##ion", "##al", "##en"]
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False if not lowercase else None)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
-        show_progress=False,
+
+def _wordpiece_vocab(lowercase: bool) -> dict[str, int]:
+    """A deterministic BERT WordPiece vocabulary built from the corpus.
+
+    [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then every character seen (alone
+    and as ``##c``), a few common suffixes and every corpus word.  Unknown
+    words split into characters, so plain ASCII text never needs [UNK].
+    (The ``tokenizers`` WordPiece trainer breaks ties in hash-map order, so
+    it is not reproducible from run to run.)
+    """
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    words: set[str] = set()
+    for line in _all_text():
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(line)):
+            words.add(word)
+    chars = sorted({c for w in words for c in w})
+    tokens = (
+        _WORDPIECE_SPECIALS
+        + chars
+        + [f"##{c}" for c in chars]
+        + _WORDPIECE_SUFFIXES
+        + sorted(w for w in words if len(w) > 1)
     )
-    tok.train_from_iterator(_all_text(), trainer)
-    return tok.get_vocab()
+    vocab: dict[str, int] = {}
+    for token in tokens:
+        vocab.setdefault(token, len(vocab))
+    return vocab
+
+
+def _learn_bpe(words: dict[tuple[str, ...], int], num_merges: int) -> list[tuple[str, str]]:
+    """Plain BPE: repeatedly merge the most frequent adjacent pair.
+
+    Ties break on the pair itself, so the result is reproducible (the
+    ``tokenizers`` trainer breaks ties in hash-map order).
+    """
+    merges: list[tuple[str, str]] = []
+    for _ in range(num_merges):
+        pairs: dict[tuple[str, str], int] = {}
+        for word, count in words.items():
+            for pair in itertools.pairwise(word):
+                pairs[pair] = pairs.get(pair, 0) + count
+        if not pairs:
+            break
+        best = min(pairs, key=lambda p: (-pairs[p], p))
+        if pairs[best] < 2:
+            break
+        merges.append(best)
+        joined = best[0] + best[1]
+        merged: dict[tuple[str, ...], int] = {}
+        for word, count in words.items():
+            out: list[str] = []
+            i = 0
+            while i < len(word):
+                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                    out.append(joined)
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            merged[tuple(out)] = merged.get(tuple(out), 0) + count
+        words = merged
+    return merges
 
 
 def _bytelevel_bpe(
     special_tokens: list[str],
     vocab_size: int = 500,
     texts: Iterable[str] | None = None,
-    end_of_word_suffix: str | None = None,
+    end_of_word_suffix: str = "",
     lowercase: bool = False,
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Train a byte-level BPE (GPT-2 / RoBERTa / CLIP style).
+    """Learn a byte-level BPE (GPT-2 / RoBERTa / CLIP style), deterministically.
 
-    The 256 byte symbols are always in the vocabulary, so any input can be
-    encoded without an unknown token.  Special tokens get the first ids, in
-    the order given.
+    Special tokens get the first ids, in the order given, then the 256 byte
+    symbols (and, with ``end_of_word_suffix``, their end-of-word forms), so
+    any input can be encoded without an unknown token; then the merges.
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import pre_tokenizers
 
-    model_kwargs: dict[str, Any] = {}
-    trainer_kwargs: dict[str, Any] = {}
     if end_of_word_suffix:
-        model_kwargs["end_of_word_suffix"] = end_of_word_suffix
-        trainer_kwargs["end_of_word_suffix"] = end_of_word_suffix
-    tok = Tokenizer(models.BPE(**model_kwargs))
-    if lowercase:
-        tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=special_tokens,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-        **trainer_kwargs,
-    )
-    tok.train_from_iterator(list(texts) if texts is not None else _all_text(), trainer)
-    data = json.loads(tok.to_str())
-    vocab: dict[str, int] = data["model"]["vocab"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in data["model"]["merges"]]
-    return vocab, merges  # type: ignore[return-value]
+        # CLIP: words are split apart (no "Ġ" space marker), then byte-mapped
+        pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Whitespace(),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+    else:
+        pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    words: dict[tuple[str, ...], int] = {}
+    for line in list(texts) if texts is not None else _all_text():
+        for piece, _ in pre_tokenizer.pre_tokenize_str(line.lower() if lowercase else line):
+            symbols = list(piece)
+            if end_of_word_suffix:
+                symbols[-1] += end_of_word_suffix
+            words[tuple(symbols)] = words.get(tuple(symbols), 0) + 1
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    if end_of_word_suffix:
+        alphabet += [c + end_of_word_suffix for c in alphabet]
+    vocab: dict[str, int] = {}
+    for token in [*special_tokens, *alphabet]:
+        vocab.setdefault(token, len(vocab))
+    merges = _learn_bpe(words, max(vocab_size - len(vocab), 0))
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    return vocab, merges
 
 
 def _train_spm(
@@ -281,7 +342,9 @@ def build_sentiment(path: Path, seed: int = 0, max_length: int = 64) -> Path:
 
     path = _prepare(path)
     _seed(seed)
-    tokenizer = DistilBertTokenizer(vocab=_wordpiece_vocab(lowercase=True), model_max_length=max_length)
+    tokenizer = DistilBertTokenizer(
+        vocab=_wordpiece_vocab(lowercase=True), model_max_length=max_length
+    )
     config = _distilbert_config(
         len(tokenizer),
         max_length,
@@ -303,7 +366,9 @@ def build_ner(path: Path, seed: int = 0, max_length: int = 64) -> Path:
 
     path = _prepare(path)
     _seed(seed)
-    tokenizer = BertTokenizer(vocab=_wordpiece_vocab(lowercase=False), do_lower_case=False, model_max_length=max_length)
+    tokenizer = BertTokenizer(
+        vocab=_wordpiece_vocab(lowercase=False), do_lower_case=False, model_max_length=max_length
+    )
     config = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
@@ -332,7 +397,9 @@ def build_qa(path: Path, seed: int = 0, max_length: int = 64) -> Path:
 
     path = _prepare(path)
     _seed(seed)
-    tokenizer = DistilBertTokenizer(vocab=_wordpiece_vocab(lowercase=True), model_max_length=max_length)
+    tokenizer = DistilBertTokenizer(
+        vocab=_wordpiece_vocab(lowercase=True), model_max_length=max_length
+    )
     config = _distilbert_config(len(tokenizer), max_length)
     _save_model(DistilBertForQuestionAnswering(config), path)
     tokenizer.save_pretrained(path)
@@ -446,7 +513,9 @@ MARIAN_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 
-def build_marian(path: Path, src: str = "en", tgt: str = "fr", seed: int = 0, max_length: int = 128) -> Path:
+def build_marian(
+    path: Path, src: str = "en", tgt: str = "fr", seed: int = 0, max_length: int = 128
+) -> Path:
     """Marian MT model (opus-mt shaped) for ``src`` -> ``tgt``.
 
     ``source.spm`` / ``target.spm`` are sentencepiece unigram models trained
@@ -460,7 +529,14 @@ def build_marian(path: Path, src: str = "en", tgt: str = "fr", seed: int = 0, ma
 
     path = _prepare(path)
     _seed(seed)
-    spm_kwargs = {"unk_id": 2, "bos_id": -1, "eos_id": 1, "pad_id": 0, "unk_piece": "<unk>", "eos_piece": "</s>"}
+    spm_kwargs = {
+        "unk_id": 2,
+        "bos_id": -1,
+        "eos_id": 1,
+        "pad_id": 0,
+        "unk_piece": "<unk>",
+        "eos_piece": "</s>",
+    }
     src_proto = _train_spm(_corpus(src), **spm_kwargs)
     tgt_proto = _train_spm(_corpus(tgt), **spm_kwargs)
     (path / "source.spm").write_bytes(src_proto)
@@ -476,7 +552,9 @@ def build_marian(path: Path, src: str = "en", tgt: str = "fr", seed: int = 0, ma
             if piece not in vocab and piece not in ("<pad>",) and not sp.is_control(i):
                 vocab[piece] = len(vocab)
     vocab["<pad>"] = len(vocab)
-    (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=1), encoding="utf-8")
+    (path / "vocab.json").write_text(
+        json.dumps(vocab, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
 
     tokenizer = MarianTokenizer(
         source_spm=str(path / "source.spm"),
@@ -683,7 +761,10 @@ def build_stable_diffusion(
     )
     _seed(seed)
     vocab, merges = _bytelevel_bpe(
-        ["<|startoftext|>", "<|endoftext|>"], vocab_size=400, end_of_word_suffix="</w>", lowercase=True
+        ["<|startoftext|>", "<|endoftext|>"],
+        vocab_size=800,
+        end_of_word_suffix="</w>",
+        lowercase=True,
     )
     tokenizer = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
     text_config = CLIPTextConfig(
@@ -705,7 +786,11 @@ def build_stable_diffusion(
         beta_end=0.012,
         beta_schedule="scaled_linear",
         num_train_timesteps=1000,
-        **({"steps_offset": 1} if "steps_offset" in inspect.signature(scheduler_cls.__init__).parameters else {}),
+        **(
+            {"steps_offset": 1}
+            if "steps_offset" in inspect.signature(scheduler_cls.__init__).parameters
+            else {}
+        ),
     )
 
     checker = None
@@ -861,9 +946,9 @@ def build_speecht5(path: Path, seed: int = 0, max_length: int = 600) -> Path:
     path = _prepare(path)
     _seed(seed)
     proto = _train_spm(
-        [s.lower() for s in _corpus("en")],
+        _corpus("en"),
         model_type="char",
-        vocab_size=60,
+        vocab_size=100,
         unk_id=3,
         bos_id=0,
         pad_id=1,
@@ -991,7 +1076,7 @@ def build_xvectors(
     rng = np.random.default_rng(seed)
     per_speaker = -(-num_rows // len(XVECTOR_SPEAKERS))
     filenames = [
-        f"cmu_us_{XVECTOR_SPEAKERS[i // per_speaker]}_arctic-wav-arctic_a{(i % per_speaker) + 1:04d}"
+        f"cmu_us_{XVECTOR_SPEAKERS[i // per_speaker]}_arctic-wav-arctic_a{i % per_speaker + 1:04d}"
         for i in range(num_rows)
     ]
     # One base voice per speaker plus a little noise per utterance.
@@ -1004,7 +1089,8 @@ def build_xvectors(
     pq.write_table(table, path / "data" / "validation-00000-of-00001.parquet")
     (path / "README.md").write_text(
         "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: validation\n"
-        "    path: data/validation-*\n---\nTiny offline stand-in for regisss/cmu-arctic-xvectors.\n",
+        "    path: data/validation-*\n---\n"
+        "Tiny offline stand-in for regisss/cmu-arctic-xvectors.\n",
         encoding="utf-8",
     )
     return path

@@ -38,7 +38,9 @@ def _embed_text_length(embed: dict[str, Any]) -> int:
     return total
 
 
-def check_message_write(body: dict[str, Any] | None, files: list[UploadedFile], size_limit: int) -> None:
+def check_message_write(
+    body: dict[str, Any] | None, files: list[UploadedFile], size_limit: int
+) -> None:
     """Raise :class:`DiscordError` if this create/edit breaks a Discord limit."""
     body = body or {}
     content = body.get("content")
@@ -65,7 +67,11 @@ def check_message_write(body: dict[str, Any] | None, files: list[UploadedFile], 
         if len((embed.get("author") or {}).get("name") or "") > 256:
             raise _too_long(["embeds", i, "author", "name"], 256)
     if sum(_embed_text_length(e) for e in embeds) > MAX_EMBED_TOTAL:
-        raise _form_error(["embeds"], "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
+        raise _form_error(
+            ["embeds"],
+            "MAX_EMBED_SIZE_EXCEEDED",
+            f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",
+        )
 
     if len(files) > MAX_FILES:
         raise _too_long(["attachments"], MAX_FILES)

@@ -90,7 +90,9 @@ class FakeUser:
             "public_flags": 0,
         }
 
-    def member_payload(self, *, with_user: bool = True, with_permissions: bool = False) -> dict[str, Any]:
+    def member_payload(
+        self, *, with_user: bool = True, with_permissions: bool = False
+    ) -> dict[str, Any]:
         """The guild member object (``permissions`` only appears in interactions)."""
         data: dict[str, Any] = {
             "roles": [str(r) for r in self.roles],
@@ -156,7 +158,9 @@ class FakeGuild:
 
     def add_channel(self, name: str, *, nsfw: bool = False, **kwargs: Any) -> FakeChannel:
         """Create a text channel in this guild."""
-        channel = FakeChannel(name, guild_id=self.id, nsfw=nsfw, position=len(self.channels), **kwargs)
+        channel = FakeChannel(
+            name, guild_id=self.id, nsfw=nsfw, position=len(self.channels), **kwargs
+        )
         self.channels.append(channel)
         return channel
 

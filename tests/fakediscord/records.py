@@ -7,9 +7,11 @@ in ``server.py`` is the only writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .models import FakeClock
@@ -23,7 +25,9 @@ LOADING = 1 << 7  # message flag 128: a deferred "is thinking..." message
 class DiscordError(Exception):
     """An error answer, shaped like Discord's: ``{"code": ..., "message": ..., "errors": ...}``."""
 
-    def __init__(self, status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, errors: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status = status
         self.code = code
@@ -51,8 +55,10 @@ class ChangeNotifier:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float, what: str = "condition") -> T:
-        """Wait until ``predicate()`` is truthy and return its value; ``TimeoutError`` after ``timeout``."""
+    async def wait_for(
+        self, predicate: Callable[[], T], timeout: float, what: str = "condition"
+    ) -> T:
+        """Wait until ``predicate()`` is truthy; return its value or raise ``TimeoutError``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -63,10 +69,8 @@ class ChangeNotifier:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):  # not builtin TimeoutError on 3.10
                 await asyncio.wait_for(event.wait(), min(remaining, self.POLL_INTERVAL))
-            except TimeoutError:
-                pass
 
 
 @dataclass
@@ -100,19 +104,25 @@ class RequestRecord:
     error: dict[str, Any] | None = None  # the error body, when status >= 400
 
     def __repr__(self) -> str:
-        return f"<{self.method} {self.path} -> {self.status}{' ' + str(self.error) if self.error else ''}>"
+        error = f" {self.error}" if self.error else ""
+        return f"<{self.method} {self.path} -> {self.status}{error}>"
 
 
 @dataclass(frozen=True)
 class Mentions:
-    """Who a message write would actually ping, given its content and ``allowed_mentions``."""
+    """Who a message write pings, given its content and ``allowed_mentions``.
+
+    Plain edits ping nobody.
+    """
 
     everyone: bool = False  # @everyone or @here
     users: tuple[int, ...] = ()
     roles: tuple[int, ...] = ()
 
     @classmethod
-    def compute(cls, content: str | None, allowed: dict[str, Any] | None, default_parse: tuple[str, ...]) -> Mentions:
+    def compute(
+        cls, content: str | None, allowed: dict[str, Any] | None, default_parse: tuple[str, ...]
+    ) -> Mentions:
         """Apply Discord's rules: without ``allowed_mentions``, ``default_parse`` applies."""
         content = content or ""
         if allowed is None:
@@ -131,7 +141,9 @@ class Mentions:
         )
 
     def __or__(self, other: Mentions) -> Mentions:
-        return Mentions(self.everyone or other.everyone, self.users + other.users, self.roles + other.roles)
+        return Mentions(
+            self.everyone or other.everyone, self.users + other.users, self.roles + other.roles
+        )
 
 
 @dataclass
@@ -157,7 +169,8 @@ class MessageRecord:
     id: int
     channel_id: int
     data: dict[str, Any]
-    kind: str  # "original", "followup", "channel" (bot's channel message) or "user" (posted by a test)
+    # "original", "followup", "channel" (the bot's channel message) or "user" (posted by a test)
+    kind: str
     writes: list[MessageWrite] = field(default_factory=list)
     interaction: InteractionRecord | None = None
     files: list[UploadedFile] = field(default_factory=list)  # currently attached
@@ -206,7 +219,7 @@ class MessageRecord:
 
     @property
     def mentions(self) -> Mentions:
-        """Everyone/users/roles pinged by any write of this message."""
+        """Who was notified: by the create, or by the edit that filled a deferred message."""
         result = Mentions()
         for write in self.writes:
             result = result | write.mentions
@@ -222,17 +235,24 @@ class MessageRecord:
         for comp in iter_components(self.components):
             if comp.get("custom_id") == custom_id:
                 return comp
-        raise KeyError(f"message {self.id} has no component {custom_id!r}; it has {self.custom_ids}")
+        raise KeyError(
+            f"message {self.id} has no component {custom_id!r}; it has {self.custom_ids}"
+        )
 
     def file(self, filename: str) -> UploadedFile:
         """The attached file called ``filename``."""
         for f in self.files:
             if f.filename == filename:
                 return f
-        raise KeyError(f"message {self.id} has no file {filename!r}; it has {[f.filename for f in self.files]}")
+        raise KeyError(
+            f"message {self.id} has no file {filename!r}; it has {[f.filename for f in self.files]}"
+        )
 
     def __repr__(self) -> str:
-        return f"<MessageRecord {self.kind} id={self.id} content={self.content[:40]!r} files={len(self.files)}>"
+        content = self.content[:40]
+        return (
+            f"<MessageRecord {self.kind} id={self.id} content={content!r} files={len(self.files)}>"
+        )
 
 
 def iter_components(components: list[dict[str, Any]]) -> Any:
@@ -326,11 +346,17 @@ class InteractionRecord:
 
     async def wait_for_response(self, timeout: float = 5.0) -> Callback:
         """Wait for the first callback; ``TimeoutError`` if none comes."""
-        return await self.notifier.wait_for(lambda: self.response, timeout, f"a response to {self.name!r}")
+        return await self.notifier.wait_for(
+            lambda: self.response, timeout, f"a response to {self.name!r}"
+        )
 
-    async def wait_until(self, predicate: Callable[[InteractionRecord], T], timeout: float = 5.0) -> T:
+    async def wait_until(
+        self, predicate: Callable[[InteractionRecord], T], timeout: float = 5.0
+    ) -> T:
         """Wait until ``predicate(self)`` is truthy; returns its value."""
-        return await self.notifier.wait_for(lambda: predicate(self), timeout, f"a condition on {self.name!r}")
+        return await self.notifier.wait_for(
+            lambda: predicate(self), timeout, f"a condition on {self.name!r}"
+        )
 
     async def wait_for_message(self, timeout: float = 5.0) -> MessageRecord:
         """Wait until the response message has real content (not the deferred placeholder)."""
@@ -339,16 +365,21 @@ class InteractionRecord:
             original = self.original
             return original if original is not None and not original.loading else None
 
-        return await self.notifier.wait_for(ready, timeout, f"the response message of {self.name!r}")
+        return await self.notifier.wait_for(
+            ready, timeout, f"the response message of {self.name!r}"
+        )
 
     async def wait_for_followups(self, count: int = 1, timeout: float = 5.0) -> list[MessageRecord]:
         """Wait until at least ``count`` followups were sent; returns them."""
         return await self.notifier.wait_for(
-            lambda: self.followups if len(self.followups) >= count else None, timeout, f"{count} followup(s)"
+            lambda: self.followups if len(self.followups) >= count else None,
+            timeout,
+            f"{count} followup(s)",
         )
 
     def __repr__(self) -> str:
         return (
-            f"<InteractionRecord type={self.type} name={self.name!r} callbacks={[c.type for c in self.callbacks]}"
+            f"<InteractionRecord type={self.type} name={self.name!r}"
+            f" callbacks={[c.type for c in self.callbacks]}"
             f" followups={len(self.followups)}>"
         )

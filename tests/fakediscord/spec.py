@@ -53,7 +53,9 @@ class OpenAPISpec:
         self.document = document
         self._patch_snowflakes()
         resource = DRAFT202012.create_resource(document)
-        self._registry: referencing.Registry = referencing.Registry().with_resource(_SPEC_URI, resource)
+        self._registry: referencing.Registry = referencing.Registry().with_resource(
+            _SPEC_URI, resource
+        )
         # Literal segments win over parameters ("@original" over "{message_id}").
         self._templates = sorted((_compile(t) for t in document["paths"]), key=lambda t: t.n_params)
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
@@ -81,10 +83,21 @@ class OpenAPISpec:
                 self._validators[key] = None
             else:
                 pointer = "/".join(
-                    _escape(p) for p in ("paths", template, method, "requestBody", "content", "application/json", "schema")
+                    _escape(p)
+                    for p in (
+                        "paths",
+                        template,
+                        method,
+                        "requestBody",
+                        "content",
+                        "application/json",
+                        "schema",
+                    )
                 )
                 schema = {"$ref": f"{_SPEC_URI}#/{pointer}"}
-                self._validators[key] = jsonschema.Draft202012Validator(schema, registry=self._registry)
+                self._validators[key] = jsonschema.Draft202012Validator(
+                    schema, registry=self._registry
+                )
         return self._validators[key]
 
     def validate(self, template: str, method: str, body: Any) -> list[str]:
@@ -109,7 +122,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         branches: dict[Any, list[jsonschema.ValidationError]] = {}
         for child in error.context:
             branches.setdefault(child.relative_schema_path[0], []).append(child)
-        plausible = [errs for errs in branches.values() if not any(_rules_out(error, e) for e in errs)]
+        plausible = [
+            errs for errs in branches.values() if not any(_rules_out(error, e) for e in errs)
+        ]
         error = min(plausible or list(branches.values()), key=len)[0]
     where = "/".join(str(p) for p in error.absolute_path) or "<root>"
     if error.validator in ("maxLength", "maxItems"):
