@@ -14,10 +14,7 @@ from discord.ext import commands
 from tests.fakediscord import MODERATOR_PERMISSIONS, DiscordError, FakeDiscord, UploadedFile
 from tests.fakediscord.limits import check_message_write
 
-# Harmless duplicate once tests/conftest.py registers the plugin too.
-pytest_plugins = ["tests.fakediscord.fixtures"]
-
-pytestmark = pytest.mark.asyncio
+# The fake_discord fixture comes from tests.fakediscord.fixtures (see tests/conftest.py).
 
 FRUITS = ["apple", "apricot", "banana", "cherry"]
 
@@ -49,7 +46,10 @@ class ToyBot(commands.Bot):
         async def slow(interaction: discord.Interaction, text: str, times: int = 1) -> None:
             await interaction.response.defer(thinking=True)
             await asyncio.sleep(0.05)
-            await interaction.edit_original_response(content=f"done: {text * times}")
+            result = discord.File(io.BytesIO(text.encode()), "result.txt")
+            await interaction.edit_original_response(
+                content=f"done: {text * times}", attachments=[result]
+            )
 
         @tree.command(description="Defers ephemerally, waits for the test, then edits")
         async def wait(interaction: discord.Interaction) -> None:
@@ -123,6 +123,21 @@ class ToyBot(commands.Bot):
             view.add_item(button)
             await interaction.response.send_message("Vote?", view=view)
 
+        @tree.command(description="A select menu")
+        async def choose(interaction: discord.Interaction) -> None:
+            view = discord.ui.View()
+            select: discord.ui.Select[discord.ui.View] = discord.ui.Select(
+                custom_id="pick", options=[discord.SelectOption(label=x) for x in "abc"]
+            )
+
+            async def on_select(picked: discord.Interaction) -> None:
+                await picked.response.defer()  # deferred update (type 6)
+                await picked.edit_original_response(content=f"chose {select.values}", view=None)
+
+            select.callback = on_select
+            view.add_item(select)
+            await interaction.response.send_message("Choose", view=view, ephemeral=True)
+
         @tree.command(description="Pick a fruit")
         async def fruit(interaction: discord.Interaction, name: str) -> None:
             await interaction.response.send_message(f"you picked {name}")
@@ -187,7 +202,8 @@ async def test_ping_responds(fake_discord: FakeDiscord, bot: ToyBot) -> None:
     assert inter.response is not None and inter.response.type == 4
     assert inter.response_time is not None and inter.response_time < 3
     assert message.writes[0].allowed_mentions is None
-    assert fake_discord.requests[-1].query == {"with_response": "1"}
+    callback = [r for r in fake_discord.requests if r.path.endswith("/callback")]
+    assert [(r.query, r.status) for r in callback] == [({"with_response": "1"}, 200)]
 
 
 async def test_defer_then_edit(fake_discord: FakeDiscord, bot: ToyBot) -> None:
@@ -196,6 +212,8 @@ async def test_defer_then_edit(fake_discord: FakeDiscord, bot: ToyBot) -> None:
     assert inter.deferred
     message = await inter.wait_for_message()
     assert message.content == "done: abab"
+    assert message.file("result.txt").data == b"ab"
+    assert message.edits[0].files[0].filename == "result.txt"
     assert len(message.edits) == 1 and not message.loading
 
 
@@ -291,6 +309,16 @@ async def test_button_click(fake_discord: FakeDiscord, bot: ToyBot) -> None:
     assert click.response is not None and click.response.type == 7
     assert message.content == "mod voted yes"
     assert message.components == []
+
+
+async def test_select_with_deferred_update(fake_discord: FakeDiscord, bot: ToyBot) -> None:
+    inter = await fake_discord.invoke_slash("choose")
+    message = await inter.wait_for_message()
+    assert message.ephemeral and message.component("pick")["type"] == 3
+    picked = await fake_discord.click(message, "pick", values=["b"])
+    await picked.wait_until(lambda i: i.original is not None and i.original.edits)
+    assert picked.response is not None and picked.response.type == 6
+    assert picked.original is message and message.content == "chose ['b']"
 
 
 async def test_context_menus(fake_discord: FakeDiscord, bot: ToyBot) -> None:

@@ -8,12 +8,16 @@ models through the same code path as a Hub id::
     AutoModelForSeq2SeqLM.from_pretrained(path)
     DiffusionPipeline.from_pretrained(path)
 
-Nothing here touches the network.  Tokenizers are trained on a handful of
-sentences with the ``tokenizers`` library (WordPiece / byte-level BPE) or with
-``sentencepiece`` (Marian, SpeechT5) and wrapped in the matching transformers
-tokenizer class.  Weights are random but deterministic: each builder seeds
-torch (``seed=0`` by default), so the same builder gives the same weights and
-the same outputs for the same inputs.
+Nothing here touches the network.  Vocabularies come from a handful of
+sentences: WordPiece and byte-level BPE vocabularies are learned here, in
+plain Python with the ``tokenizers`` normalizers / pre-tokenizers (the
+``tokenizers`` trainers break ties in hash-map order, so their output changes
+from run to run); Marian and SpeechT5 use ``sentencepiece`` models trained in
+memory.  They are wrapped in the matching transformers tokenizer class (fast,
+``tokenizers``-backed, except Marian, VITS and SpeechT5 which have no fast
+class).  Weights are random but deterministic: each builder seeds torch
+(``seed=0`` by default).  Building twice gives byte-identical files, and the
+same inputs give the same outputs.
 
 The outputs of these models are meaningless (random labels, gibberish text,
 noise images and audio); tests should check shapes, types and plumbing, not

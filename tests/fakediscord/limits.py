@@ -16,7 +16,7 @@ DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024  # 10 MiB
 _EMBED_FIELDS = {"title": 256, "description": 4096}
 
 
-def _form_error(path: list[str | int], code: str, message: str) -> DiscordError:
+def form_error(path: list[str | int], code: str, message: str) -> DiscordError:
     """A 400 "Invalid Form Body" (50035) with the error nested at ``path``, like Discord."""
     errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
     for key in reversed(path):
@@ -25,7 +25,7 @@ def _form_error(path: list[str | int], code: str, message: str) -> DiscordError:
 
 
 def _too_long(path: list[str | int], limit: int) -> DiscordError:
-    return _form_error(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
+    return form_error(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
 
 
 def _embed_text_length(embed: dict[str, Any]) -> int:
@@ -67,7 +67,7 @@ def check_message_write(
         if len((embed.get("author") or {}).get("name") or "") > 256:
             raise _too_long(["embeds", i, "author", "name"], 256)
     if sum(_embed_text_length(e) for e in embeds) > MAX_EMBED_TOTAL:
-        raise _form_error(
+        raise form_error(
             ["embeds"],
             "MAX_EMBED_SIZE_EXCEEDED",
             f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",

@@ -35,7 +35,7 @@ import yarl
 from aiohttp import web
 
 from . import commands as cmd
-from .limits import DEFAULT_ATTACHMENT_SIZE_LIMIT, check_message_write
+from .limits import DEFAULT_ATTACHMENT_SIZE_LIMIT, check_message_write, form_error
 from .models import (
     BOT_PERMISSIONS,
     MODERATOR_PERMISSIONS,
@@ -70,14 +70,8 @@ Handler = Callable[[RequestRecord, dict[str, str]], Awaitable[Any]]
 # Interaction types
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4
 # Callback types
-MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = (
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-)
+MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 5, 6, 7
+AUTOCOMPLETE_RESULT, MODAL = 8, 9
 # Who gets pinged when a write has no allowed_mentions
 WEBHOOK_DEFAULT_PARSE = ("users",)
 CHANNEL_DEFAULT_PARSE = ("users", "roles", "everyone")
@@ -940,22 +934,8 @@ class FakeDiscord:
                     f.filename = item["filename"]
                 attached.append((self._host(f), item.get("description")))
             else:
-                raise DiscordError(
-                    400,
-                    50035,
-                    "Invalid Form Body",
-                    {
-                        "attachments": {
-                            str(i): {
-                                "_errors": [
-                                    {
-                                        "code": "ATTACHMENT_NOT_FOUND",
-                                        "message": f"Unknown attachment {key}",
-                                    }
-                                ]
-                            }
-                        }
-                    },
+                raise form_error(
+                    ["attachments", i], "ATTACHMENT_NOT_FOUND", f"Unknown attachment {key}"
                 )
         for f in new_files.values():  # uploaded without an attachments entry: still attached
             attached.append((self._host(f), None))
@@ -1002,8 +982,8 @@ class FakeDiscord:
             data["webhook_id"] = str(self.application_id)
             data["application_id"] = str(self.application_id)
         message = MessageRecord(message_id, channel_id, data, kind, interaction=interaction)
-        self.messages[message_id] = message
         self._write(message, body, files, "create", default_parse)
+        self.messages[message_id] = message
         return message
 
     def _write(
@@ -1016,6 +996,9 @@ class FakeDiscord:
     ) -> None:
         """Apply a create/edit body to the message's state and record the write."""
         data = message.data
+        self._apply_attachments(message, body, files)  # first: it may refuse the write
+        # Edits notify nobody, except the one that fills a deferred "thinking" message.
+        notifies = kind == "create" or bool(data["flags"] & LOADING)
         for key in ("content", "embeds", "components"):
             if key in body:
                 data[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
@@ -1024,9 +1007,6 @@ class FakeDiscord:
             # only some flags can be changed by a write; ephemeral is fixed at creation
             keep = data["flags"] & EPHEMERAL
             data["flags"] = (body["flags"] & ~EPHEMERAL) | keep
-        self._apply_attachments(message, body, files)
-        # Edits notify nobody, except the one that fills a deferred "thinking" message.
-        notifies = kind == "create" or bool(data["flags"] & LOADING)
         if kind == "edit":
             data["flags"] &= ~LOADING
             data["edited_timestamp"] = iso_now()
@@ -1201,23 +1181,11 @@ class FakeDiscord:
             AUTOCOMPLETE: (AUTOCOMPLETE_RESULT,),
         }.get(inter.type, (MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE))
         if callback_type not in allowed:
-            raise DiscordError(
-                400,
-                50035,
-                "Invalid Form Body",
-                {
-                    "type": {
-                        "_errors": [
-                            {
-                                "code": "INTERACTION_CALLBACK_TYPE_INVALID",
-                                "message": f"Callback type {callback_type} is not valid for "
-                                f"interaction type {inter.type}",
-                            }
-                        ]
-                    }
-                },
+            message = (
+                f"Callback type {callback_type} is not valid for interaction type {inter.type}"
             )
-        inter.callbacks.append(Callback(callback_type, data, inter.age, record.files))
+            raise form_error(["type"], "INTERACTION_CALLBACK_TYPE_INVALID", message)
+        callback = Callback(callback_type, data, inter.age, record.files)
 
         message: MessageRecord | None = None
         data = data or {}
@@ -1243,6 +1211,7 @@ class FakeDiscord:
         elif callback_type == UPDATE_MESSAGE and inter.original is not None:
             message = inter.original
             self._write(message, data, record.files, "edit", WEBHOOK_DEFAULT_PARSE)
+        inter.callbacks.append(callback)  # only now: the message write above may be refused
 
         if "with_response" not in record.query:
             return None
@@ -1318,6 +1287,8 @@ class FakeDiscord:
         channel = self._channel(params)
         message = self.messages.get(int(params["message_id"]))
         if message is None or message.deleted or message.channel_id != channel.id:
+            raise DiscordError(*_UNKNOWN_MESSAGE)
+        if message.ephemeral:  # ephemeral messages only exist for their interaction's webhook
             raise DiscordError(*_UNKNOWN_MESSAGE)
         return message
 

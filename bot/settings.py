@@ -1,0 +1,21 @@
+"""Settings of the bot: the inference settings plus the Discord side.
+
+Read from the environment and ``.env``; ``.env.example`` lists every variable.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from inference import InferenceSettings
+
+
+class BotSettings(InferenceSettings):
+    #: The bot token from the Discord developer portal (Bot page). Never logged.
+    discord_token: SecretStr | None = None
+    #: A guild (server) id to sync commands to at start-up, so they show at once.
+    dev_guild_id: int | None = None
+    #: Each user may run a command this many times per COOLDOWN_PER_S seconds.
+    cooldown_rate: int = Field(default=3, ge=1)
+    cooldown_per_s: float = Field(default=30.0, gt=0)
+    log_level: str = "INFO"
