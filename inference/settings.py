@@ -47,6 +47,9 @@ class InferenceSettings(BaseSettings):
     job_timeout_s: float = Field(default=120.0, gt=0)
     task_limits: dict[str, TaskLimits] = Field(default_factory=dict)
 
+    # -- settings of single tasks ------------------------------------------------------
+    # (each task's own section, in the order of the command table)
+
     def model_for(self, task: str) -> str:
         """The configured model (Hub id or directory) of ``task``."""
         return getattr(self, f"{task}_model")

@@ -8,6 +8,11 @@ from __future__ import annotations
 from .base import Task
 from .sentiment import SentimentTask
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (SentimentTask,)}
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls
+    for cls in (
+        SentimentTask,
+    )
+}
 
 __all__ = ["TASKS", "Task"]

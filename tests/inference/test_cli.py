@@ -32,7 +32,9 @@ def test_run_sentiment_prints_one_json_object(tiny_models: dict[str, Path]) -> N
 
 
 def test_top_k_flag_shows_every_label(tiny_models: dict[str, Path]) -> None:
-    done = cli("run", "sentiment", "I love this", "--top-k", "--model", str(tiny_models["sentiment"]))
+    done = cli(
+        "run", "sentiment", "I love this", "--top-k", "--model", str(tiny_models["sentiment"])
+    )
     assert done.returncode == 0, done.stderr
     assert {s["label"] for s in json.loads(done.stdout)["scores"]} == {"POSITIVE", "NEGATIVE"}
 
