@@ -128,6 +128,11 @@ class Job:
         """Wait for the result; raises the job's ``InferenceError`` when it failed."""
         return await asyncio.shield(self._future)
 
+    async def finished(self, timeout: float | None = None) -> bool:
+        """Wait until the job has finished, at most ``timeout`` seconds; True if it has."""
+        await asyncio.wait({self._future}, timeout=timeout)
+        return self.done
+
     async def updates(self) -> AsyncIterator[JobUpdate]:
         """Yield a snapshot now and after every change, until the job has finished."""
         while True:
@@ -476,6 +481,10 @@ class InferenceService:
     def task(self, name: str) -> Task[Any, Any]:
         """The task object of ``name`` (for its parse rules and help text)."""
         return self._lane(name).task
+
+    def loaded_models(self, task: str) -> list[Any]:
+        """The models of ``task`` loaded so far (for diagnostics and tests)."""
+        return [model for (name, _), model in self._cache.items() if name == task]
 
     def status(self) -> ServiceStatus:
         now = time.monotonic()

@@ -1,0 +1,1 @@
+"""The Discord side: the client, settings, rendering and error handling."""

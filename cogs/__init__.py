@@ -1,0 +1,5 @@
+"""The bot's commands: one cog (extension) per family of commands.
+
+Cogs are thin: they declare the options, call the inference service through
+``bot.jobs.run_job`` and leave rendering to ``bot.render``.
+"""

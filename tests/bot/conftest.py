@@ -1,0 +1,91 @@
+"""The real bot, with tiny models, connected to the fake Discord."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.client import PipelineBot
+from bot.settings import BotSettings
+from inference import InferenceService
+from tests.fakediscord import FakeDiscord
+
+BotFactory = Callable[..., Awaitable[PipelineBot]]
+
+
+def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
+    """``<task>_model`` settings pointing at the tiny models that exist for each task."""
+    names = {"sentiment": "sentiment"}
+    return {f"{task}_model": str(tiny_models[key]) for task, key in names.items()}
+
+
+@pytest_asyncio.fixture
+async def start_bot(
+    fake_discord: FakeDiscord, tiny_models: dict[str, Path]
+) -> AsyncIterator[BotFactory]:
+    """``await start_bot(**settings)`` starts a PipelineBot against the fake Discord;
+    commands are synced to the fake guild, as with DEV_GUILD_ID."""
+
+    async def start(**overrides: Any) -> PipelineBot:
+        values: dict[str, Any] = {
+            "discord_token": "fake-token",
+            "dev_guild_id": fake_discord.guild.id,
+            "max_wait_ms": 1,
+            **tiny_model_settings(tiny_models),
+        }
+        values.update(overrides)
+        settings = BotSettings(_env_file=None, **values)
+        bot = PipelineBot(settings, service=InferenceService(settings), guild_ready_timeout=0.05)
+        await fake_discord.connect(bot, token="fake-token")
+        return bot
+
+    yield start
+
+
+class ModelGate:
+    """Holds a loaded model's forward pass until opened: a slow or stuck model, for tests
+    of waiting users. It wraps the model (a torch forward hook), not our code."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.entered = threading.Event()
+        self.delay = 0.0
+        self.fail_next: BaseException | None = None
+
+    def hook(self, module: Any, args: Any) -> None:
+        self.entered.set()
+        time.sleep(self.delay)
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        assert self.opened.wait(20), "the test never opened the gate"
+
+
+@pytest.fixture
+def gate() -> ModelGate:
+    gate = ModelGate()
+    gate.opened.set()
+    return gate
+
+
+async def install_gate(bot: PipelineBot, task: str, gate: ModelGate) -> None:
+    """Load ``task``'s model now and hold its forward passes at ``gate``."""
+    await bot.service.preload([task])
+    for loaded in bot.service.loaded_models(task):
+        loaded.model.register_forward_pre_hook(gate.hook)
+
+
+async def final_message(inter: Any, timeout: float = 20) -> Any:
+    """The interaction's original response once it holds a result (embeds or files), not
+    just a progress line."""
+    await inter.wait_until(
+        lambda i: i.original is not None and (i.original.embeds or i.original.files),
+        timeout,
+    )
+    return inter.original
