@@ -126,9 +126,8 @@ def split_text(text: str, limit: int = MESSAGE_CHARS) -> list[str]:
             cut = len(rest)
         else:
             window = rest[: room - 4]  # keep room for a closing fence
-            cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-            if cut < room // 2:
-                cut = len(window)
+            breaks = (window.rfind(sep) for sep in ("\n\n", "\n", " "))
+            cut = next((b for b in breaks if b >= room // 2), len(window))
         chunk, rest = reopen + rest[:cut], rest[cut:].lstrip(" ")
         fence = _open_fence(chunk)
         if fence is not None:
