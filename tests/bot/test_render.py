@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import (
+from bot.render.base import (
     EMBED_DESCRIPTION,
     MESSAGE_CHARS,
     bar,

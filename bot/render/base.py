@@ -1,10 +1,4 @@
-"""Turning inference results into Discord messages, within Discord's limits.
-
-``render(result)`` gives a ``Reply``: one or more messages, the first of which
-replaces the deferred response and the rest follow it. Each task's result type
-registers its renderer with ``@render.register``; the primitives below (text
-splitting, embeds, bars) are what those renderers share.
-"""
+"""The rendering primitives: messages, replies, text splitting, embeds, bars, wait lines."""
 
 from __future__ import annotations
 
@@ -16,11 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
-from discord import app_commands
 
 from inference.results import Result
-from inference.service import JobState, JobUpdate, ServiceStatus
-from inference.tasks.sentiment import SentimentResult
+from inference.service import JobState, JobUpdate
 
 # Discord's limits (developer docs, "Message" and "Embed limits").
 MESSAGE_CHARS = 2000
@@ -193,67 +185,3 @@ def describe_wait(update: JobUpdate, *, what: str = "request") -> str:
 
 def elapsed(seconds: float) -> str:
     return f"{seconds:.0f} s elapsed" if seconds >= 1 else "just started"
-
-
-# -- renderers, one per result type ------------------------------------------------
-
-
-@render.register
-def _(result: SentimentResult, text: str = "") -> Reply:
-    label = result.label.upper()
-    colour = POSITIVE if "POS" in label else NEGATIVE if "NEG" in label else NEUTRAL
-    embed = discord.Embed(title="Sentiment", colour=colour)
-    lines = [f"**{result.label}** `{bar(result.score)}` {percent(result.score)}"]
-    if len(result.scores) > 1:
-        lines.append(ranked_lines((s.label, s.score) for s in result.scores))
-    if text:
-        lines.append(quote(text))
-    if result.truncated:
-        lines.append("-# The text was longer than the model reads; only its start was used.")
-    embed.description = "\n".join(lines)
-    return Reply.one(embeds=[embed])
-
-
-def help_embed(
-    commands: Iterable[app_commands.Command | app_commands.ContextMenu],
-) -> discord.Embed:
-    """One line per slash command, then the message menus, from the commands' own help."""
-    slash = [c for c in commands if isinstance(c, app_commands.Command)]
-    menus = [c for c in commands if isinstance(c, app_commands.ContextMenu)]
-    lines = [f"`/{c.name}` {c.description}" for c in slash]
-    if menus:
-        names = ", ".join(f"**{m.name}**" for m in menus)
-        lines.append(f"\nRight-click a message → *Apps*: {names}.")
-    return discord.Embed(title="Commands", description="\n".join(lines), colour=COLOUR)
-
-
-def status_embed(status: ServiceStatus) -> discord.Embed:
-    embed = discord.Embed(title="Status", colour=COLOUR)
-    embed.add_field(name="Device", value=status.device, inline=False)
-    embed.add_field(name="Uptime", value=duration(status.uptime_s))
-    busy = {task: n for task, n in status.queued.items() if n} | {
-        f"{task} (running)": n for task, n in status.running.items() if n
-    }
-    embed.add_field(
-        name="Queues", value="\n".join(f"{t}: {n}" for t, n in busy.items()) or "all empty"
-    )
-    embed.add_field(
-        name="Loaded models",
-        value=clip(
-            "\n".join(status.loaded_models) or "none yet (they load on first use)",
-            EMBED_FIELD_VALUE,
-        ),
-        inline=False,
-    )
-    if status.failed_models:
-        failed = "\n".join(f"{m}: {reason}" for m, reason in status.failed_models.items())
-        embed.add_field(name="Unavailable", value=clip(failed, EMBED_FIELD_VALUE), inline=False)
-    return embed
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"

@@ -1,0 +1,45 @@
+"""Reading text files that users attach to commands (``/qa file:``, ``/summarize file:``)."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+import discord
+
+from .errors import UserError
+
+#: The largest text file read from an attachment (bytes); the tasks bound the text again.
+MAX_TEXT_FILE_BYTES = 512 * 1024
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+
+
+async def read_text_attachment(
+    attachment: discord.Attachment, *, max_bytes: int = MAX_TEXT_FILE_BYTES
+) -> str:
+    """The UTF-8 text of a ``.txt`` / ``.md`` attachment, else a ``UserError`` saying why."""
+    suffix = PurePath(attachment.filename).suffix.lower()
+    if suffix not in TEXT_SUFFIXES:
+        raise UserError(
+            f"Attach a text file ({', '.join(TEXT_SUFFIXES)}); {attachment.filename!r} is not one."
+        )
+    if attachment.size > max_bytes:
+        raise UserError(
+            f"{attachment.filename} is {attachment.size / 1024:,.0f} KiB; "
+            f"the limit is {max_bytes / 1024:,.0f} KiB."
+        )
+    data = await attachment.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{attachment.filename} is not UTF-8 text.") from None
+
+
+async def text_or_file(text: str | None, file: discord.Attachment | None, what: str) -> str:
+    """Exactly one of a text option and a file option, as text."""
+    if text and file:
+        raise UserError(f"Give the {what} as text or as a file, not both.")
+    if file is not None:
+        return await read_text_attachment(file)
+    if not text:
+        raise UserError(f"Give the {what}: type it, or attach a .txt or .md file.")
+    return text

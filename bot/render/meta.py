@@ -1,0 +1,57 @@
+"""Embeds about the bot itself: /help and /status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import discord
+from discord import app_commands
+
+from inference.service import ServiceStatus
+
+from .base import COLOUR, EMBED_FIELD_VALUE, clip
+
+
+def help_embed(
+    commands: Iterable[app_commands.Command | app_commands.ContextMenu],
+) -> discord.Embed:
+    """One line per slash command, then the message menus, from the commands' own help."""
+    slash = [c for c in commands if isinstance(c, app_commands.Command)]
+    menus = [c for c in commands if isinstance(c, app_commands.ContextMenu)]
+    lines = [f"`/{c.name}` {c.description}" for c in slash]
+    if menus:
+        names = ", ".join(f"**{m.name}**" for m in menus)
+        lines.append(f"\nRight-click a message → *Apps*: {names}.")
+    return discord.Embed(title="Commands", description="\n".join(lines), colour=COLOUR)
+
+
+def status_embed(status: ServiceStatus) -> discord.Embed:
+    embed = discord.Embed(title="Status", colour=COLOUR)
+    embed.add_field(name="Device", value=status.device, inline=False)
+    embed.add_field(name="Uptime", value=duration(status.uptime_s))
+    busy = {task: n for task, n in status.queued.items() if n} | {
+        f"{task} (running)": n for task, n in status.running.items() if n
+    }
+    embed.add_field(
+        name="Queues", value="\n".join(f"{t}: {n}" for t, n in busy.items()) or "all empty"
+    )
+    embed.add_field(
+        name="Loaded models",
+        value=clip(
+            "\n".join(status.loaded_models) or "none yet (they load on first use)",
+            EMBED_FIELD_VALUE,
+        ),
+        inline=False,
+    )
+    if status.failed_models:
+        failed = "\n".join(f"{m}: {reason}" for m, reason in status.failed_models.items())
+        embed.add_field(name="Unavailable", value=clip(failed, EMBED_FIELD_VALUE), inline=False)
+    return embed
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
