@@ -56,7 +56,9 @@ async def test_queue_position_is_shown_while_waiting(
     await asyncio.to_thread(gate.entered.wait, 10)
     second = await fake_discord.invoke_slash("sentiment", {"text": "two"}, user=users[1])
     third = await fake_discord.invoke_slash("sentiment", {"text": "three"}, user=users[2])
-    await third.wait_until(lambda i: i.original and "1 request ahead of yours" in i.original.content, 10)
+    await third.wait_until(
+        lambda i: i.original and "1 request ahead of yours" in i.original.content, 10
+    )
     await second.wait_until(lambda i: i.original and "next in line" in i.original.content, 10)
     gate.opened.set()
     for inter in (first, second, third):
