@@ -50,6 +50,58 @@ class InferenceSettings(BaseSettings):
     # -- settings of single tasks ------------------------------------------------------
     # (each task's own section, in the order of the command table)
 
+    #: qa: an answer span scoring below this (P(start) * P(end)) is reported as unanswerable.
+    qa_min_score: float = Field(default=0.1, ge=0, le=1)
+
+    #: translate: models for single language pairs (Hub id or directory), overriding the
+    #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}.
+    translate_pairs: dict[str, str] = Field(default_factory=dict)
+    #: translate: the language pairs whose models PRELOAD loads (comma-separated).
+    translate_preload: str = "en-fr"
+
+    #: imagine: default denoising steps; unset = by model family (turbo 1, others 25).
+    imagine_steps: int | None = Field(default=None, ge=1, le=50)
+    #: imagine: default guidance scale; unset = by family (turbo 0, else the pipeline's own).
+    imagine_guidance: float | None = Field(default=None, ge=0, le=20)
+    #: imagine: default image size such as 512x512; unset = the model's native size.
+    imagine_size: str | None = None
+    #: imagine: the largest width or height a request may ask for, in pixels.
+    imagine_max_size: int = Field(default=1024, ge=64, le=4096)
+    #: imagine: compute attention in slices (less GPU memory, a little slower).
+    imagine_attention_slicing: bool = False
+    #: imagine: keep the model in RAM and move each part to the GPU only while it runs
+    #: (CUDA only; much less GPU memory, slower).
+    imagine_cpu_offload: bool = False
+
+    #: speak: the vocoder of SpeechT5 models (Hub id or directory); unused by VITS.
+    speak_vocoder: str = "microsoft/speecht5_hifigan"
+    #: speak: the x-vector dataset that integer SPEAK_VOICES index (Hub id or directory,
+    #: split "validation", column "xvector"); unused by VITS.
+    speak_xvectors: str = "regisss/cmu-arctic-xvectors"
+    #: speak: SpeechT5 voices, JSON: name -> row of SPEAK_XVECTORS or path of a .npy
+    #: x-vector, {"slt": 7306, "me": "/voices/me.npy"}. The default rows are CMU ARCTIC
+    #: speakers (approximate: one row inside each speaker's block). VITS has one voice.
+    speak_voices: dict[str, int | str] = Field(
+        default_factory=lambda: {
+            "slt": 7306,
+            "clb": 2832,
+            "bdl": 1699,
+            "rms": 6231,
+            "awb": 566,
+            "jmk": 3965,
+            "ksp": 5098,
+        }
+    )
+    #: speak: the SpeechT5 voice of requests that name none.
+    speak_voice: str = "slt"
+    #: speak: characters of text one request may have.
+    speak_max_chars: int = Field(default=2000, ge=1, le=10_000)
+    #: speak: seconds of speech one request gets at most; longer speech is cut.
+    speak_max_seconds: float = Field(default=120.0, gt=0)
+    #: speak: seed of the model's sampling noise, set before every pass, so that a text
+    #: read alone sounds the same every time; negative: fresh noise each time.
+    speak_seed: int = 0
+
     def model_for(self, task: str) -> str:
         """The configured model (Hub id or directory) of ``task``."""
         return getattr(self, f"{task}_model")

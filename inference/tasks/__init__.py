@@ -6,12 +6,20 @@ To add a task, write one module here following ``base.Task`` and list its class 
 from __future__ import annotations
 
 from .base import Task
+from .imagine import ImagineTask
+from .ner import NerTask
+from .qa import QaTask
 from .sentiment import SentimentTask
+from .summarize import SummarizeTask
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
     for cls in (
         SentimentTask,
+        NerTask,
+        QaTask,
+        SummarizeTask,
+        ImagineTask,
     )
 }
 

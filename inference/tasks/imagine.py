@@ -1,0 +1,434 @@
+"""Imagine: text to image with a diffusers pipeline (SD 1.x / 2.x / SDXL, turbo or not).
+
+The pipeline class comes from the model's ``model_index.json`` (``DiffusionPipeline``
+auto class), so every family loads through the same code. Defaults that depend on the
+family (steps, guidance, size) are settled when the model is loaded, see ``_defaults``.
+
+The model's own safety checker is kept when it has one; whether a loaded pipeline has
+an active one is reported on every result (``safety_checker``) and by
+``ImagineTask.safety_checker_active()``, so that a chat front end can keep unchecked
+images to age-restricted channels. A flagged image is withheld: the result says
+``nsfw=True`` and carries no PNG (the pipeline blacks such images out; a black square
+tells the user nothing a message cannot).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import InferenceError, InvalidInput, JobCancelled
+from ..images import encode_png, slug
+from ..results import Result
+from .base import (
+    BatchContext,
+    Task,
+    as_float,
+    as_int,
+    clean_text,
+    looks_like_path,
+    reject_unknown,
+)
+
+#: Characters of a prompt or negative prompt at most (CLIP reads 77 tokens anyway).
+MAX_PROMPT_CHARS = 500
+#: Steps a request may ask for.
+MIN_STEPS, MAX_STEPS = 1, 50
+#: Guidance scales a request may ask for (0 turns classifier-free guidance off).
+MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 20.0
+#: The smallest width or height; the largest is the IMAGINE_MAX_SIZE setting.
+MIN_SIDE = 64
+#: Seeds are 32-bit, as in most Stable Diffusion front ends, so they are easy to retype.
+MAX_SEED = 2**32 - 1
+
+#: Steps of the distilled one-step families (SD-Turbo, SDXL-Turbo: 1 to 4 steps,
+#: trained without classifier-free guidance) and of everything else (DPM-Solver / Euler
+#: schedulers give good images by 20-30 steps; the pipelines' own default of 50 is slow).
+TURBO_STEPS, STANDARD_STEPS = 1, 25
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×*,]\s*(\d+))?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ImagineRequest:
+    prompt: str
+    seed: int
+    negative_prompt: str | None = None
+    #: None: the model's default (see ``_defaults``), settled when the batch runs.
+    steps: int | None = None
+    guidance: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass
+class ImagineResult(Result):
+    prompt: str
+    negative_prompt: str | None
+    seed: int
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    #: Seconds the batch that made this image took (loading excluded).
+    seconds: float
+    #: The safety checker flagged the image: it is withheld (``png`` is None).
+    nsfw: bool
+    #: Whether the model has an active safety checker (False: images are unchecked).
+    safety_checker: bool
+    #: The model's Hub id, or a local directory's name (paths stay private).
+    model: str
+    #: True when the prompt was longer than the text encoder reads (77 tokens for
+    #: CLIP) and its end was ignored.
+    truncated: bool = False
+    #: The PNG, with the prompt and parameters in its text chunks; None when withheld.
+    png: bytes | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def filename(self) -> str:
+        return f"{slug(self.prompt)}-{self.seed}.png"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.pop("png", None)  # bytes are left out already; a withheld None too
+        data["size"] = self.size
+        return data
+
+    def attachment(self) -> tuple[str, bytes] | None:
+        return (self.filename, self.png) if self.png is not None else None
+
+
+@dataclass
+class ImagePipeline:
+    """A loaded diffusers pipeline and the defaults of its model family."""
+
+    pipe: Any
+    name: str
+    steps: int
+    guidance: float
+    width: int
+    height: int
+    safety_checker: bool
+    #: Where the initial noise is drawn (the GPU's generator on CUDA, as most front ends).
+    generator_device: torch.device
+
+
+class _Interrupted(Exception):
+    """Raised from the step callback when every request of the batch was cancelled."""
+
+
+class ImagineTask(Task[ImagineRequest, ImagineResult]):
+    name = "imagine"
+    summary = "Make an image from a text prompt."
+    main_input = "prompt"
+    #: Images of one batch share size, steps and guidance and run as one pipeline call;
+    #: each keeps its own seed. Small GPUs can lower it with TASK_LIMITS.
+    max_batch_size = 4
+    timeout_s = 600.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._safety: dict[str, bool] = {}
+
+    # -- requests -----------------------------------------------------------------
+
+    def parse(
+        self,
+        prompt: Any = None,
+        negative_prompt: Any = None,
+        steps: Any = None,
+        guidance: Any = None,
+        seed: Any = None,
+        width: Any = None,
+        height: Any = None,
+        size: Any = None,
+        **extra: Any,
+    ) -> ImagineRequest:
+        reject_unknown(self.name, extra)
+        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS)
+        if isinstance(negative_prompt, str) and not negative_prompt.strip():
+            negative_prompt = None  # an empty optional field is no negative prompt
+        if negative_prompt is not None:
+            negative_prompt = clean_text(
+                negative_prompt, "negative prompt", max_chars=MAX_PROMPT_CHARS
+            )
+        width, height = self._parse_size(size, width, height)
+        return ImagineRequest(
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            steps=None if steps is None else as_int(steps, "steps", low=MIN_STEPS, high=MAX_STEPS),
+            guidance=None
+            if guidance is None
+            else as_float(guidance, "guidance", low=MIN_GUIDANCE, high=MAX_GUIDANCE, default=0),
+            seed=secrets.randbelow(MAX_SEED + 1)
+            if seed is None
+            else as_int(seed, "seed", low=0, high=MAX_SEED),
+            width=width,
+            height=height,
+        )
+
+    def _parse_size(self, size: Any, width: Any, height: Any) -> tuple[int | None, int | None]:
+        """Width and height from ``size="512x512"`` (or ``"512"``) and/or the two options."""
+        if size is not None:
+            match = _SIZE.match(str(size))
+            if not match:
+                raise InvalidInput("size must look like 512x512.")
+            if width is not None or height is not None:
+                raise InvalidInput("Give either size or width and height, not both.")
+            width, height = int(match[1]), int(match[2] or match[1])
+        return self._side(width, "width"), self._side(height, "height")
+
+    def _side(self, value: Any, name: str) -> int | None:
+        if value is None:
+            return None
+        side = as_int(value, name, low=MIN_SIDE, high=self.settings.imagine_max_size)
+        if side % 8:
+            raise InvalidInput(f"{name} must be a multiple of 8 (such as {side // 8 * 8}).")
+        return side
+
+    def batch_key(self, request: ImagineRequest) -> tuple[Any, ...]:
+        # One pipeline call makes images of one size with one schedule: prompts, negative
+        # prompts and seeds may differ within a batch, nothing else.
+        return (self.model, request.width, request.height, request.steps, request.guidance)
+
+    def safety_checker_active(self, model_id: str | None = None) -> bool | None:
+        """Whether the model (default: this task's) has an active safety checker;
+        None until it has been loaded."""
+        return self._safety.get(model_id or self.model)
+
+    # -- model --------------------------------------------------------------------
+
+    def load(self, model_id: str) -> ImagePipeline:
+        from diffusers import DiffusionPipeline
+
+        kwargs: dict[str, Any] = {
+            "dtype": self.placement.dtype,
+            "use_safetensors": True,
+            **self.pretrained_kwargs(),
+        }
+        # The safety checker is deliberately not touched (no safety_checker=None).
+        if self.placement.dtype == torch.float16:
+            try:  # half the download where the repository has fp16 weights
+                pipe = DiffusionPipeline.from_pretrained(model_id, variant="fp16", **kwargs)
+            except ValueError as exc:
+                if "variant" not in str(exc):
+                    raise
+                pipe = DiffusionPipeline.from_pretrained(model_id, **kwargs)
+        else:
+            pipe = DiffusionPipeline.from_pretrained(model_id, **kwargs)
+
+        pipe.set_progress_bar_config(disable=True)
+        if self.settings.imagine_attention_slicing:
+            pipe.enable_attention_slicing()
+        if self.settings.imagine_cpu_offload and self.placement.is_cuda:
+            # Offload moves each component to the GPU when it runs: no .to(device) then.
+            pipe.enable_model_cpu_offload(device=self.placement.device)
+        else:
+            pipe.to(self.placement.device)
+        # Components come out of from_pretrained in eval mode; there is no pipe.eval().
+
+        steps, guidance, width, height = self._defaults(model_id, pipe)
+        has_checker = getattr(pipe, "safety_checker", None) is not None
+        self._safety[model_id] = has_checker
+        return ImagePipeline(
+            pipe=pipe,
+            name=_display_name(model_id),
+            steps=steps,
+            guidance=guidance,
+            width=width,
+            height=height,
+            safety_checker=has_checker,
+            generator_device=self.placement.device
+            if self.placement.is_cuda
+            else torch.device("cpu"),
+        )
+
+    def _defaults(self, model_id: str, pipe: Any) -> tuple[int, float, int, int]:
+        """Steps, guidance, width and height for requests that leave them out.
+
+        Settings win; else the model family decides. Turbo models (adversarially
+        distilled, "turbo" in the name) make their image in 1 step and were trained
+        without classifier-free guidance (guidance 0); other models get 25 steps and
+        the guidance their pipeline class defaults to (7.5 for SD 1.x/2.x, 5 for SDXL).
+        The size is the model's native one (UNet sample size x VAE scale: 512 for SD
+        1.x and SD-Turbo, 768 for SD 2.x-v, 1024 for SDXL), capped by IMAGINE_MAX_SIZE.
+        """
+        s = self.settings
+        turbo = "turbo" in model_id.lower()
+        steps = s.imagine_steps or (TURBO_STEPS if turbo else STANDARD_STEPS)
+        if s.imagine_guidance is not None:
+            guidance = s.imagine_guidance
+        elif turbo:
+            guidance = 0.0
+        else:
+            default = inspect.signature(pipe.__call__).parameters.get("guidance_scale")
+            number = getattr(default, "default", None)
+            guidance = float(number) if isinstance(number, (int, float)) else 7.5
+
+        if s.imagine_size:
+            match = _SIZE.match(s.imagine_size)
+            if not match or int(match[1]) % 8 or int(match[2] or match[1]) % 8:
+                raise ValueError(
+                    f"IMAGINE_SIZE {s.imagine_size!r} must look like 512x512 (multiples of 8)"
+                )
+            width, height = int(match[1]), int(match[2] or match[1])
+        else:
+            latent = getattr(pipe, "default_sample_size", None) or _unet_sample_size(pipe)
+            width = height = latent * getattr(pipe, "vae_scale_factor", 8) if latent else 512
+        cap = s.imagine_max_size
+        return steps, guidance, min(width, cap), min(height, cap)
+
+    # -- batches ------------------------------------------------------------------
+
+    def run_batch(
+        self,
+        models: Mapping[str, Any],
+        requests: Sequence[ImagineRequest],
+        ctx: BatchContext,
+    ) -> list[ImagineResult | InferenceError]:
+        model: ImagePipeline = models[self.model]
+        first = requests[0]  # the batch key makes these the same for every request
+        steps = first.steps or model.steps
+        guidance = model.guidance if first.guidance is None else first.guidance
+        width, height = first.width or model.width, first.height or model.height
+
+        # preprocess: one generator per image, so each image depends on its seed only
+        generators = [torch.Generator(model.generator_device).manual_seed(r.seed) for r in requests]
+        call: dict[str, Any] = {
+            "prompt": [r.prompt for r in requests],
+            "num_inference_steps": steps,
+            "guidance_scale": guidance,
+            "width": width,
+            "height": height,
+            "generator": generators,
+            "callback_on_step_end": self._step_callback(requests, ctx, steps),
+        }
+        if any(r.negative_prompt for r in requests):
+            call["negative_prompt"] = [r.negative_prompt or "" for r in requests]
+
+        # forward
+        started = time.perf_counter()
+        try:
+            with torch.inference_mode():
+                output = model.pipe(**call)
+        except _Interrupted:
+            model.pipe.maybe_free_model_hooks()  # what a finished call does (CPU offload)
+            return [JobCancelled("The request was cancelled.") for _ in requests]
+        seconds = time.perf_counter() - started
+
+        # postprocess
+        flags = getattr(output, "nsfw_content_detected", None) or [False] * len(requests)
+        results: list[ImagineResult | InferenceError] = []
+        for index, (request, image, flagged) in enumerate(
+            zip(requests, output.images, flags, strict=True)
+        ):
+            if ctx.cancelled(index):
+                results.append(JobCancelled("The request was cancelled."))
+                continue
+            result = ImagineResult(
+                prompt=request.prompt,
+                negative_prompt=request.negative_prompt,
+                seed=request.seed,
+                width=image.width,
+                height=image.height,
+                steps=steps,
+                guidance=float(guidance),
+                seconds=round(seconds, 3),
+                nsfw=bool(flagged),
+                safety_checker=model.safety_checker,
+                model=model.name,
+                truncated=_truncated(model.pipe, request.prompt),
+            )
+            if not result.nsfw:
+                result.png = encode_png(image.convert("RGB"), _metadata(result, model.pipe))
+            results.append(result)
+        return results
+
+    @staticmethod
+    def _step_callback(requests: Sequence[ImagineRequest], ctx: BatchContext, steps: int) -> Any:
+        """Report step k of N to every request; stop the batch once all are cancelled.
+
+        Raising stops at once: ``pipe._interrupt = True`` would only skip the remaining
+        denoising steps, and diffusers would still decode (VAE) and safety-check an
+        image nobody will see.
+        """
+
+        def on_step_end(
+            pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]
+        ) -> dict[str, Any]:
+            # Schedulers of order 2 (Heun) run more timesteps than steps asked for.
+            total = int(getattr(pipe, "num_timesteps", 0) or steps)
+            live = [i for i in range(len(requests)) if not ctx.cancelled(i)]
+            if not live:
+                raise _Interrupted
+            for index in live:
+                ctx.progress(index, min(step + 1, total), total)
+            return {}
+
+        return on_step_end
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _unet_sample_size(pipe: Any) -> int | None:
+    for name in ("unet", "transformer"):
+        config = getattr(getattr(pipe, name, None), "config", None)
+        size = getattr(config, "sample_size", None)
+        if isinstance(size, int):
+            return size
+    return None
+
+
+def _display_name(model_id: str) -> str:
+    """A Hub id as is; a local directory by its name only (its path may be private)."""
+    return Path(model_id).name if looks_like_path(model_id) else model_id
+
+
+def _truncated(pipe: Any, prompt: str) -> bool:
+    """Whether the text encoder reads only the start of ``prompt``."""
+    tokenizer = getattr(pipe, "tokenizer", None)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if tokenizer is None or not isinstance(limit, int) or limit > 100_000:
+        return False
+    return len(tokenizer(prompt, verbose=False)["input_ids"]) > limit
+
+
+def _metadata(result: ImagineResult, pipe: Any) -> dict[str, str]:
+    """PNG text chunks: ``parameters`` as AUTOMATIC1111 writes it (so image tools and
+    front ends that read it show the settings), plus one key per parameter. Nothing
+    that changes from run to run (no time), so the same request gives the same bytes."""
+    sampler = type(getattr(pipe, "scheduler", None)).__name__
+    lines = [result.prompt]
+    if result.negative_prompt:
+        lines.append(f"Negative prompt: {result.negative_prompt}")
+    lines.append(
+        f"Steps: {result.steps}, Sampler: {sampler}, CFG scale: {result.guidance:g}, "
+        f"Seed: {result.seed}, Size: {result.size}, Model: {result.model}"
+    )
+    text = {
+        "parameters": "\n".join(lines),
+        "prompt": result.prompt,
+        "seed": str(result.seed),
+        "steps": str(result.steps),
+        "guidance": f"{result.guidance:g}",
+        "size": result.size,
+        "model": result.model,
+        "sampler": sampler,
+        "software": "pipeline-bot",
+    }
+    if result.negative_prompt:
+        text["negative_prompt"] = result.negative_prompt
+    return text
