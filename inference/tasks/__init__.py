@@ -6,11 +6,14 @@ To add a task, write one module here following ``base.Task`` and list its class 
 from __future__ import annotations
 
 from .base import Task
+from .classify import ClassifyTask
+from .generate import GenerateTask
 from .imagine import ImagineTask
 from .ner import NerTask
 from .qa import QaTask
 from .sentiment import SentimentTask
 from .summarize import SummarizeTask
+from .translate import TranslateTask
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
@@ -19,6 +22,9 @@ TASKS: dict[str, type[Task]] = {
         NerTask,
         QaTask,
         SummarizeTask,
+        TranslateTask,
+        ClassifyTask,
+        GenerateTask,
         ImagineTask,
     )
 }

@@ -1,0 +1,347 @@
+"""Generate: continue a prompt with a causal language model, chat models included.
+
+Why ``AutoModelForCausalLM.generate`` rather than ``pipeline("text-generation")``:
+the task needs things the pipeline hides: the number of tokens written and why
+generation stopped, a per-request token limit and cancellation inside one batched
+call, and sampling that is reproducible per request.
+
+Batching and seeds. All requests of a batch share one ``generate`` call (left
+padded; GPT-2 style models get pad = eos). Generation runs greedy, and a logits
+processor (:class:`SeededSampler`) does the sampling itself: each row draws from its
+own ``torch.Generator`` seeded with that request's seed, at that request's
+temperature, and forces the drawn token. So a row's text depends only on its prompt,
+seed and temperature, never on which requests shared its batch, and requests with
+different seeds, temperatures and lengths still batch together. Temperature 0 rows
+are left alone: plain greedy decoding.
+
+Chat models (a tokenizer with a chat template) get the prompt as a user message with
+the generation prompt added. Continuing (``continue_from``, the text written so far)
+puts that text in the assistant's turn, left open (``continue_final_message``), so the
+model goes on with its own answer; a completion model simply reads prompt + text.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
+
+from ..errors import InferenceError
+from ..results import Result
+from .base import (
+    BatchContext,
+    Task,
+    as_float,
+    as_int,
+    clean_text,
+    max_input_tokens,
+    reject_unknown,
+)
+
+MAX_PROMPT_CHARS = 2_000
+#: Characters of ``continue_from`` kept (its end: that is what the model continues).
+MAX_CONTINUE_CHARS = 8_000
+MAX_NEW_TOKENS = 512
+DEFAULT_NEW_TOKENS = 120
+MAX_TEMPERATURE = 2.0
+DEFAULT_TEMPERATURE = 0.7
+#: Sampling draws from the most likely tokens only (transformers' own default).
+TOP_K = 50
+#: How often (in tokens) a running request reports its progress.
+PROGRESS_EVERY = 8
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    prompt: str
+    max_tokens: int
+    #: 0 means greedy (the same text every time).
+    temperature: float
+    #: The sampling seed; None when greedy.
+    seed: int | None
+    #: The text written so far after the prompt ("" for a new text).
+    continue_from: str = ""
+
+
+@dataclass
+class GenerateResult(Result):
+    prompt: str
+    #: The newly written text.
+    text: str
+    #: ``continue_from`` + ``text``: pass it as ``continue_from`` to get more.
+    full_text: str
+    #: "stop" (the model ended its text) or "length" (max_tokens reached).
+    finish_reason: str
+    #: Tokens written.
+    tokens: int
+    #: The seed used (None for greedy): the same prompt, seed and temperature give the
+    #: same text.
+    seed: int | None
+    temperature: float
+    model: str
+    #: Whether the model's chat template wrapped the prompt.
+    chat: bool
+    #: True when the input was cut (from the left) to fit the model's window.
+    truncated: bool
+
+
+@dataclass
+class LanguageModel:
+    """A loaded causal LM with what generation needs to know about it."""
+
+    tokenizer: Any
+    model: Any
+    #: Whether prompts go through the tokenizer's chat template.
+    chat: bool
+    #: Tokens the model reads at most, prompt and output together.
+    window: int
+    eos_ids: frozenset[int]
+    pad_id: int
+    device: torch.device
+
+
+@dataclass
+class _Prepared:
+    """One request turned into token ids."""
+
+    ids: list[int]
+    max_tokens: int
+    truncated: bool
+
+
+class GenerateTask(Task[GenerateRequest, GenerateResult]):
+    name = "generate"
+    summary = "Continue a prompt with a language model (chat models answer it)."
+    main_input = "prompt"
+    max_batch_size = 16
+    timeout_s = 300.0  # 512 tokens of a CPU model can take a while
+
+    def parse(
+        self,
+        prompt: Any = None,
+        max_tokens: Any = None,
+        temperature: Any = None,
+        seed: Any = None,
+        continue_from: Any = None,
+        **extra: Any,
+    ) -> GenerateRequest:
+        reject_unknown(self.name, extra)
+        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS)
+        tokens = as_int(
+            max_tokens, "max_tokens", low=1, high=MAX_NEW_TOKENS, default=DEFAULT_NEW_TOKENS
+        )
+        temp = as_float(
+            temperature, "temperature", low=0.0, high=MAX_TEMPERATURE, default=DEFAULT_TEMPERATURE
+        )
+        chosen: int | None = None
+        if temp > 0:
+            chosen = (
+                secrets.randbelow(2**31)
+                if seed is None
+                else as_int(seed, "seed", low=0, high=2**32 - 1)
+            )
+        return GenerateRequest(prompt, tokens, temp, chosen, _continuation(continue_from))
+
+    def load(self, model_id: str) -> LanguageModel:
+        kwargs = self.pretrained_kwargs()
+        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(model_id, dtype=self.placement.dtype, **kwargs)
+        model.to(self.placement.device).eval()
+        eos = model.generation_config.eos_token_id
+        eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
+        if tokenizer.eos_token_id is not None:
+            eos_ids.add(tokenizer.eos_token_id)
+        if tokenizer.pad_token is None:  # GPT-2 and friends: batches need a pad token
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"  # new tokens must follow the prompt directly
+        return LanguageModel(
+            tokenizer=tokenizer,
+            model=model,
+            chat=bool(getattr(tokenizer, "chat_template", None)),
+            window=max_input_tokens(tokenizer, model, fallback=2048),
+            eos_ids=frozenset(eos_ids),
+            pad_id=tokenizer.pad_token_id,
+            device=self.placement.device,
+        )
+
+    def run_batch(
+        self,
+        models: Mapping[str, Any],
+        requests: Sequence[GenerateRequest],
+        ctx: BatchContext,
+    ) -> list[GenerateResult | InferenceError]:
+        lm: LanguageModel = models[self.model]
+        prepared = [prepare(lm, r) for r in requests]
+
+        # forward: one generate call for the whole batch
+        inputs = lm.tokenizer.pad(
+            {"input_ids": [p.ids for p in prepared]}, padding=True, return_tensors="pt"
+        ).to(lm.device)
+        prompt_length = int(inputs["input_ids"].shape[1])
+        limits = [p.max_tokens for p in prepared]
+        with torch.inference_mode():
+            output = lm.model.generate(
+                **inputs,
+                max_new_tokens=max(limits),
+                max_length=None,
+                do_sample=False,  # SeededSampler samples; see the module docstring
+                num_beams=1,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=lm.pad_id,
+                logits_processor=LogitsProcessorList(
+                    [SeededSampler([r.temperature for r in requests], [r.seed for r in requests])]
+                ),
+                stopping_criteria=StoppingCriteriaList([RowLimits(prompt_length, limits, ctx)]),
+            )
+
+        # postprocess: cut each row at its limit or its first end-of-text token
+        results: list[GenerateResult | InferenceError] = []
+        for request, item, row in zip(requests, prepared, output[:, prompt_length:], strict=True):
+            new_ids = row[: item.max_tokens].tolist()
+            stop = next((n for n, token in enumerate(new_ids) if token in lm.eos_ids), None)
+            if stop is not None:
+                new_ids = new_ids[:stop]
+            text = _decode_after(lm.tokenizer, item.ids, new_ids)
+            results.append(
+                GenerateResult(
+                    prompt=request.prompt,
+                    text=text,
+                    full_text=request.continue_from + text,
+                    finish_reason="stop" if stop is not None else "length",
+                    tokens=len(new_ids),
+                    seed=request.seed,
+                    temperature=request.temperature,
+                    model=self.model,
+                    chat=lm.chat,
+                    truncated=item.truncated,
+                )
+            )
+        return results
+
+
+def render(lm: LanguageModel, prompt: str, continuation: str = "") -> str:
+    """The text the model reads: the chat template around the prompt (and the answer so
+    far, left open) for chat models, else prompt + continuation."""
+    if not lm.chat:
+        return prompt + continuation
+    messages = [{"role": "user", "content": prompt}]
+    if continuation:
+        messages.append({"role": "assistant", "content": continuation})
+    # tokenize=False: in transformers 5 the default returns an encoding, not text.
+    return lm.tokenizer.apply_chat_template(
+        messages,
+        tokenize=False,
+        add_generation_prompt=not continuation,
+        continue_final_message=bool(continuation),
+    )
+
+
+def prepare(lm: LanguageModel, request: GenerateRequest) -> _Prepared:
+    """Token ids of a request, cut to leave room for its new tokens in the window:
+    the oldest part of ``continue_from`` goes first, then (rarely) the prompt's start."""
+    max_tokens = min(request.max_tokens, max(1, lm.window // 2))
+    budget = lm.window - max_tokens
+    continuation = request.continue_from
+    ids = _encode(lm, render(lm, request.prompt, continuation))
+    truncated = False
+    for _ in range(3):  # each round drops what was over; token boundaries may shift a little
+        if len(ids) <= budget or not continuation:
+            break
+        tail = lm.tokenizer(continuation, add_special_tokens=False)["input_ids"]
+        continuation = lm.tokenizer.decode(tail[len(ids) - budget + 1 :])
+        ids = _encode(lm, render(lm, request.prompt, continuation))
+        truncated = True
+    if len(ids) > budget:
+        ids, truncated = ids[-budget:], True
+    return _Prepared(ids, max_tokens, truncated)
+
+
+def _encode(lm: LanguageModel, text: str) -> list[int]:
+    # A chat template writes its own special tokens (BOS included); a plain prompt gets
+    # the tokenizer's usual ones.
+    return lm.tokenizer(text, add_special_tokens=not lm.chat)["input_ids"]
+
+
+def _decode_after(tokenizer: Any, prompt_ids: list[int], new_ids: list[int]) -> str:
+    """The text of ``new_ids`` as it reads after the prompt. Decoding the new ids alone
+    loses a leading space with SentencePiece tokenizers ("▁word"), so decode prompt and
+    all, and keep what follows the prompt's own text."""
+    head = tokenizer.decode(prompt_ids, skip_special_tokens=True)
+    full = tokenizer.decode(prompt_ids + new_ids, skip_special_tokens=True)
+    if full.startswith(head):
+        return full[len(head) :]
+    return tokenizer.decode(new_ids, skip_special_tokens=True)
+
+
+def _continuation(value: Any) -> str:
+    """``continue_from``: the text so far, only its last MAX_CONTINUE_CHARS when long.
+    Its leading spaces are kept: they are part of what the model wrote after the prompt."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = value[-MAX_CONTINUE_CHARS:]
+    text = clean_text(value, "continue_from", max_chars=MAX_CONTINUE_CHARS)
+    raw = value if isinstance(value, str) else text
+    return raw[: len(raw) - len(raw.lstrip(" \t\n"))] + text
+
+
+class SeededSampler(LogitsProcessor):
+    """Per-row temperature sampling from per-row seeded generators (Gumbel-max trick).
+
+    For a sampled row it keeps the ``TOP_K`` best logits, divides them by the row's
+    temperature, adds Gumbel noise from the row's own generator and forces the
+    arg-max: a draw from softmax(logits / temperature) over those tokens. Greedy
+    decoding then picks exactly that token. Each row uses one draw per step from its
+    own CPU generator, so its text does not depend on the batch or the device.
+    """
+
+    def __init__(self, temperatures: Sequence[float], seeds: Sequence[int | None]) -> None:
+        self.temperatures = list(temperatures)
+        self.generators = [
+            torch.Generator().manual_seed(seed) if temp > 0 and seed is not None else None
+            for temp, seed in zip(temperatures, seeds, strict=True)
+        ]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        for row, generator in enumerate(self.generators):
+            if generator is None:
+                continue
+            top = torch.topk(scores[row].float(), min(TOP_K, scores.shape[-1]))
+            logits = top.values.cpu() / self.temperatures[row]
+            uniform = torch.rand(logits.shape, generator=generator).clamp_(1e-12, 1 - 1e-7)
+            choice = top.indices[int(torch.argmax(logits - torch.log(-torch.log(uniform))))]
+            scores[row] = float("-inf")
+            scores[row, choice] = 0.0
+        return scores
+
+
+class RowLimits(StoppingCriteria):
+    """Stops each row at its own token limit, or when its request was cancelled, and
+    reports progress (generation itself stops when every row has)."""
+
+    def __init__(self, prompt_length: int, limits: Sequence[int], ctx: BatchContext) -> None:
+        self.prompt_length = prompt_length
+        self.limits = list(limits)
+        self.ctx = ctx
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        written = input_ids.shape[1] - self.prompt_length
+        done = []
+        for row, limit in enumerate(self.limits):
+            if written % PROGRESS_EVERY == 0 and written < limit:
+                self.ctx.progress(row, written, limit)
+            done.append(written >= limit or self.ctx.cancelled(row))
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
