@@ -12,6 +12,7 @@ from .imagine import ImagineTask
 from .ner import NerTask
 from .qa import QaTask
 from .sentiment import SentimentTask
+from .speak import SpeakTask
 from .summarize import SummarizeTask
 from .translate import TranslateTask
 
@@ -26,6 +27,7 @@ TASKS: dict[str, type[Task]] = {
         ClassifyTask,
         GenerateTask,
         ImagineTask,
+        SpeakTask,
     )
 }
 

@@ -1,0 +1,444 @@
+"""Speak: text to speech, returned as a 16-bit PCM WAV.
+
+Two model families, told apart by the config's ``model_type``:
+
+- VITS (``facebook/mms-tts-eng`` and the other MMS-TTS voices): one voice, "default";
+  its duration predictor and prior sample noise, seeded per batch by SPEAK_SEED.
+- SpeechT5 (``microsoft/speecht5_tts``): needs a vocoder (SPEAK_VOCODER, always passed
+  to the pipeline explicitly, else it fetches one from the Hub) and a speaker x-vector
+  per voice (SPEAK_VOICES: rows of the SPEAK_XVECTORS dataset or ``.npy`` files).
+
+The text is split into sentences (and sentences longer than the model reads split
+further), every sentence of every request in a batch is synthesised in shared padded
+passes, and each request's clips are joined with a short pause, bounded to
+SPEAK_MAX_SECONDS, and encoded as WAV.
+
+``pipeline("text-to-speech")`` loads the model, its tokenizer and the vocoder; the
+padded forward pass is run on its model directly because the pipeline's own batching
+returns every clip padded to the longest one and drops the real lengths (short
+sentences would end in seconds of noise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoConfig, SpeechT5HifiGan, pipeline
+
+from ..audio import PAUSE_S, encode_wav, join_with_pauses, split_sentences, split_to_fit
+from ..errors import InferenceError, InvalidInput, JobCancelled, ModelUnavailable
+from ..results import Result
+from .base import BatchContext, Task, clean_text, max_input_tokens, reject_unknown
+
+log = logging.getLogger(__name__)
+
+VITS = "vits"
+SPEECHT5 = "speecht5"
+#: The voice of single-speaker models.
+DEFAULT_VOICE = "default"
+#: Characters per synthesised piece at most: TTS prosody degrades over very long inputs,
+#: and shorter pieces batch with less padding.
+MAX_CHUNK_CHARS = 300
+#: Pieces synthesised in one padded pass at most (bounds memory for long texts).
+MAX_PIECES_PER_PASS = 16
+#: Where SPEAK_XVECTORS keeps its x-vectors (as in regisss/cmu-arctic-xvectors).
+XVECTOR_SPLIT = "validation"
+XVECTOR_COLUMN = "xvector"
+#: The speakers of CMU ARCTIC x-vector datasets (the default SPEAK_VOICES).
+CMU_ARCTIC_SPEAKERS = frozenset({"awb", "bdl", "clb", "jmk", "ksp", "rms", "slt"})
+
+
+@dataclass(frozen=True)
+class SpeakRequest:
+    text: str
+    #: A name from ``SpeakTask.voices()`` ("default" while the model's kind is unknown).
+    voice: str
+    #: The text split into sentences of at most MAX_CHUNK_CHARS characters.
+    chunks: tuple[str, ...]
+
+
+@dataclass
+class SpeakResult(Result):
+    #: The recording: 16-bit PCM WAV, mono (left out of ``to_dict()``).
+    wav: bytes
+    #: A file name for the attachment, from the first words of the text.
+    file_name: str
+    duration_s: float
+    sampling_rate: int
+    voice: str
+    model: str
+    #: How many pieces (sentences) were synthesised.
+    chunks: int
+    #: True when the speech was cut at SPEAK_MAX_SECONDS.
+    truncated: bool
+
+    def attachment(self) -> tuple[str, bytes]:
+        return self.file_name, self.wav
+
+
+@dataclass
+class Speaker:
+    """A loaded text-to-speech pipeline, the voices it can speak in and its limits."""
+
+    pipe: Any
+    kind: str
+    #: Voice name -> speaker embedding on the model's device (None for VITS).
+    voices: dict[str, torch.Tensor | None]
+    sampling_rate: int
+    max_tokens: int
+    device: torch.device
+
+    def pieces(self, chunks: Sequence[str]) -> list[str]:
+        """The chunks, split further where the model cannot read them whole, without
+        pieces that have nothing to pronounce (emoji, or letters the model lacks)."""
+        tokenizer = self.pipe.tokenizer
+
+        def fits(text: str) -> bool:
+            return len(tokenizer(text)["input_ids"]) <= self.max_tokens
+
+        return [
+            piece
+            for chunk in chunks
+            for piece in split_to_fit(chunk, fits)
+            if self._pronounceable(piece)
+        ]
+
+    def _pronounceable(self, text: str) -> bool:
+        tokenizer = self.pipe.tokenizer
+        special = set(tokenizer.all_special_ids)
+        ids = [i for i in tokenizer(text)["input_ids"] if i not in special]
+        return any(
+            any(ch.isalnum() for ch in str(token)) for token in tokenizer.convert_ids_to_tokens(ids)
+        )
+
+    def synthesise(
+        self, texts: Sequence[str], voices: Sequence[str], seed: int
+    ) -> list[np.ndarray]:
+        """One padded pass over ``texts``; float32 waveforms trimmed to their lengths."""
+        inputs = self.pipe.tokenizer(list(texts), padding=True, return_tensors="pt").to(self.device)
+        with torch.inference_mode(), _seeded(seed, self.device):
+            if self.kind == SPEECHT5:
+                embeddings = torch.stack([self.voices[v] for v in voices])  # type: ignore[misc]
+                waves, lengths = self.pipe.model.generate(
+                    input_ids=inputs["input_ids"],
+                    attention_mask=inputs["attention_mask"],
+                    speaker_embeddings=embeddings,
+                    vocoder=self.pipe.vocoder,
+                    return_output_lengths=True,
+                )
+            else:
+                output = self.pipe.model(**inputs)
+                waves, lengths = output.waveform, output.sequence_lengths.tolist()
+        audio = waves.float().cpu().numpy()
+        return [audio[k, : int(n)] for k, n in enumerate(lengths)]
+
+
+class SpeakTask(Task[SpeakRequest, SpeakResult]):
+    name = "speak"
+    summary = "Read a text aloud (WAV)."
+    max_batch_size = 8
+    #: Long texts with SpeechT5 on a CPU take a while (it is autoregressive).
+    timeout_s = 300.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kind: str | None = None  # known for sure once load() has run
+
+    # -- voices -----------------------------------------------------------------
+
+    def voices(self) -> list[str]:
+        """The voices a request may choose, the default first. Cheap: before the model
+        is loaded, its kind comes from a local or cached config.json, else its name
+        (exact once the model is loaded; "default" is always accepted as well)."""
+        if self._model_kind() != SPEECHT5:
+            return [DEFAULT_VOICE]
+        return list(self._configured_voices())
+
+    def _configured_voices(self) -> dict[str, int | str]:
+        """SPEAK_VOICES with lower-case names, SPEAK_VOICE first."""
+        voices = {str(k).strip().lower(): v for k, v in self.settings.speak_voices.items()}
+        default = self.settings.speak_voice.strip().lower()
+        return dict(sorted(voices.items(), key=lambda item: item[0] != default))
+
+    def _model_kind(self) -> str:
+        if self._kind is None:
+            model_type = _peek_model_type(self.model)
+            if model_type is None:  # not downloaded yet: guess from the name
+                model_type = SPEECHT5 if SPEECHT5 in self.model.lower() else VITS
+            self._kind = SPEECHT5 if model_type == SPEECHT5 else VITS
+        return self._kind
+
+    def _unknown_voice(self, voice: str, available: Sequence[str]) -> InvalidInput:
+        return InvalidInput(f"Unknown voice {voice!r}; choose one of: {', '.join(available)}.")
+
+    # -- parse --------------------------------------------------------------------
+
+    def parse(self, text: Any = None, voice: Any = None, **extra: Any) -> SpeakRequest:
+        reject_unknown(self.name, extra)
+        text = clean_text(text, max_chars=self.settings.speak_max_chars)
+        if not any(ch.isalnum() for ch in text):
+            raise InvalidInput("The text has no words to speak.")
+        available = self.voices()
+        name = "" if voice is None else str(voice).strip().lower()
+        if name in ("", DEFAULT_VOICE):
+            name = available[0] if available else DEFAULT_VOICE
+        elif name not in available:
+            raise self._unknown_voice(str(voice), available)
+        return SpeakRequest(text, name, tuple(split_sentences(text, MAX_CHUNK_CHARS)))
+
+    # -- load ---------------------------------------------------------------------
+
+    def load(self, model_id: str) -> Speaker:
+        kwargs = self.pretrained_kwargs()
+        device, dtype = self.placement.device, self.placement.dtype
+        config = AutoConfig.from_pretrained(model_id, **kwargs)
+        kind = config.model_type
+        if kind not in (VITS, SPEECHT5):
+            raise ModelUnavailable(
+                self.name, model_id, f"{kind!r} models are not supported; use VITS or SpeechT5"
+            )
+        vocoder = None
+        if kind == SPEECHT5:
+            vocoder = SpeechT5HifiGan.from_pretrained(
+                self.settings.speak_vocoder, dtype=dtype, **kwargs
+            )
+            vocoder.to(device).eval()
+        pipe = pipeline(
+            "text-to-speech",
+            model=model_id,
+            config=config,
+            vocoder=vocoder,
+            device=device,
+            dtype=dtype,
+            **kwargs,
+        )
+        pipe.model.eval()
+        voices = self._load_voices(model_id, kind, config)
+        self._kind = kind
+        return Speaker(
+            pipe=pipe,
+            kind=kind,
+            voices=voices,
+            sampling_rate=int(pipe.sampling_rate),
+            max_tokens=max_input_tokens(pipe.tokenizer, pipe.model),
+            device=device,
+        )
+
+    def _load_voices(self, model_id: str, kind: str, config: Any) -> dict[str, torch.Tensor | None]:
+        """Every configured voice's speaker embedding, so that a broken SPEAK_VOICES
+        entry shows at load time (and in /status), not in one user's request."""
+        if kind != SPEECHT5:
+            return {DEFAULT_VOICE: None}
+        configured = self._configured_voices()
+        if not configured:
+            raise ModelUnavailable(self.name, model_id, "SPEAK_VOICES is empty")
+        uses_rows = any(isinstance(source, int) for source in configured.values())
+        table = self._xvectors(model_id) if uses_rows else None
+        voices: dict[str, torch.Tensor | None] = {}
+        for name, source in configured.items():
+            if isinstance(source, int):
+                vector = _xvector_row(table, name, source)
+            else:
+                vector = np.load(Path(source).expanduser(), allow_pickle=False)
+            vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+            if vector.size != config.speaker_embedding_dim:
+                raise ModelUnavailable(
+                    self.name,
+                    model_id,
+                    f"voice {name!r} has {vector.size} values; the model takes "
+                    f"{config.speaker_embedding_dim}",
+                )
+            voices[name] = torch.from_numpy(vector).to(self.placement.device, self.placement.dtype)
+        return voices
+
+    def _xvectors(self, model_id: str) -> Any:
+        from datasets import load_dataset  # slow to import; only SpeechT5 needs it
+
+        source = self.settings.speak_xvectors
+        try:
+            return load_dataset(source, split=XVECTOR_SPLIT, token=self.settings.token())
+        except Exception as exc:  # datasets' messages run to many lines: keep the first
+            first = next((line for line in str(exc).splitlines() if line.strip()), repr(exc))
+            raise ModelUnavailable(
+                self.name, model_id, f"the speaker x-vectors {source!r} do not load: {first[:200]}"
+            ) from exc
+
+    # -- run ----------------------------------------------------------------------
+
+    def run_batch(
+        self,
+        models: Mapping[str, Any],
+        requests: Sequence[SpeakRequest],
+        ctx: BatchContext,
+    ) -> list[SpeakResult | InferenceError]:
+        speaker: Speaker = models[self.model]
+        errors: list[InferenceError | None] = [None] * len(requests)
+        voices: list[str] = []
+        pieces: list[list[str]] = []
+        for i, request in enumerate(requests):
+            voice = request.voice
+            if voice not in speaker.voices:  # parsed before the model's kind was known
+                if voice == DEFAULT_VOICE:
+                    voice = next(iter(speaker.voices))
+                else:
+                    errors[i] = self._unknown_voice(voice, list(speaker.voices))
+            voices.append(voice)
+            pieces.append(speaker.pieces(request.chunks) if errors[i] is None else [])
+            if errors[i] is None and not pieces[i]:
+                errors[i] = InvalidInput("The text has nothing this voice can pronounce.")
+
+        clips = self._synthesise(speaker, voices, pieces, errors, ctx)
+
+        rate = speaker.sampling_rate
+        max_samples = int(self.settings.speak_max_seconds * rate)
+        results: list[SpeakResult | InferenceError] = []
+        for i, request in enumerate(requests):
+            error = errors[i] or (
+                JobCancelled("The request was cancelled.") if ctx.cancelled(i) else None
+            )
+            if error is not None:
+                results.append(error)
+                continue
+            audio = join_with_pauses(clips[i], rate)
+            truncated = len(clips[i]) < len(pieces[i]) or audio.size > max_samples
+            audio = audio[:max_samples]
+            results.append(
+                SpeakResult(
+                    wav=encode_wav(audio, rate),
+                    file_name=_file_name(request.text),
+                    duration_s=round(audio.size / rate, 3),
+                    sampling_rate=rate,
+                    voice=voices[i],
+                    model=self.model,
+                    chunks=len(clips[i]),
+                    truncated=truncated,
+                )
+            )
+        return results
+
+    def _synthesise(
+        self,
+        speaker: Speaker,
+        voices: Sequence[str],
+        pieces: Sequence[Sequence[str]],
+        errors: Sequence[InferenceError | None],
+        ctx: BatchContext,
+    ) -> list[list[np.ndarray]]:
+        """Synthesise the pieces of every request in shared padded passes.
+
+        Passes take the first piece of every request, then the second..., so that all
+        requests progress together; a request stops getting passes once its speech
+        reaches SPEAK_MAX_SECONDS (the rest would be cut anyway) or it is cancelled.
+        """
+        rate = speaker.sampling_rate
+        max_samples = self.settings.speak_max_seconds * rate
+        pause = round(PAUSE_S * rate)
+        order = sorted(
+            ((i, j) for i, p in enumerate(pieces) for j in range(len(p))),
+            key=lambda ij: (ij[1], ij[0]),
+        )
+        clips: list[list[np.ndarray]] = [[] for _ in pieces]
+        length = [0] * len(pieces)  # samples so far, pauses included
+        done = [error is not None for error in errors]
+        cursor = 0
+        while cursor < len(order):
+            batch: list[tuple[int, int]] = []
+            while cursor < len(order) and len(batch) < MAX_PIECES_PER_PASS:
+                i, j = order[cursor]
+                cursor += 1
+                if not done[i] and not ctx.cancelled(i):
+                    batch.append((i, j))
+            if not batch:
+                continue
+            waves = speaker.synthesise(
+                [pieces[i][j] for i, j in batch],
+                [voices[i] for i, _ in batch],
+                self.settings.speak_seed,
+            )
+            for (i, _), wave in zip(batch, waves, strict=True):
+                if done[i]:  # reached the limit with an earlier piece of this pass
+                    continue
+                length[i] += (pause if clips[i] else 0) + wave.size
+                clips[i].append(wave)
+                ctx.progress(i, len(clips[i]), len(pieces[i]))
+                done[i] = length[i] >= max_samples
+        return clips
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def _xvector_row(table: Any, name: str, row: int) -> Any:
+    if not 0 <= row < len(table):
+        raise ValueError(f"voice {name!r}: row {row} is outside the x-vectors (0-{len(table) - 1})")
+    record = table[row]
+    # CMU ARCTIC file names carry the speaker ("cmu_us_slt_arctic-..."): warn when a voice
+    # named after one points at another speaker's row.
+    speaker = re.match(r"cmu_us_([a-z]+)_arctic", str(record.get("filename", "")))
+    if speaker and name in CMU_ARCTIC_SPEAKERS and speaker.group(1) != name:
+        log.warning("voice %r uses row %d, which is speaker %r", name, row, speaker.group(1))
+    return record[XVECTOR_COLUMN]
+
+
+def _peek_model_type(model_id: str) -> str | None:
+    """The ``model_type`` of a local or already downloaded config.json; None when the
+    config is not on this machine (nothing is fetched: this runs on the event loop)."""
+    path = Path(model_id).expanduser()
+    if path.is_dir():
+        config_file: Any = path / "config.json"
+    else:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            config_file = try_to_load_from_cache(model_id, "config.json")
+        except Exception:  # not a valid repo id, say
+            return None
+        if not isinstance(config_file, str):
+            return None
+    try:
+        return json.loads(Path(config_file).read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's CPU (and this CUDA device's) generator for the block, then put their
+    states back, so other tasks' sampling is not made repeatable by ours. A negative
+    seed leaves the generators alone."""
+    if seed < 0:
+        yield
+        return
+    cuda = device.type == "cuda"
+    index = (
+        (device.index if device.index is not None else torch.cuda.current_device())
+        if cuda
+        else None
+    )
+    with torch.random.fork_rng(devices=[index] if cuda else []):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _file_name(text: str, max_chars: int = 40) -> str:
+    """``hello-there.wav`` from "Hello there!"; ``speech.wav`` when no ASCII word is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", ascii_text):
+        if len(slug) + len(word) + 1 > max_chars:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    return f"{slug or 'speech'}.wav"
