@@ -18,7 +18,7 @@ from .settings import BotSettings
 log = logging.getLogger(__name__)
 
 #: The cogs loaded at start-up, one per family of commands.
-EXTENSIONS = ("cogs.analysis", "cogs.meta")
+EXTENSIONS = ("cogs.analysis", "cogs.meta", "cogs.reading", "cogs.speak", "cogs.imagine")
 
 
 class PipelineTree(app_commands.CommandTree):

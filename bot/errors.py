@@ -68,8 +68,12 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
         if not interaction.response.is_done():
             await interaction.response.send_message(message, ephemeral=True)
             return
-        if interaction.type is not discord.InteractionType.component:
-            # a button's "original response" is the message it sits on: keep that one
+        if (
+            interaction.type is not discord.InteractionType.component
+            or interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+        ):
+            # a button's "original response" is the message it sits on: keep that one,
+            # unless the button deferred with a new "thinking…" message of its own
             # (nothing may be left to delete, or the token may have expired)
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +44,14 @@ async def run_job(
     ephemeral: bool = False,
     waiting_view: discord.ui.View | None = None,
     on_submit: Callable[[Job], Any] | None = None,
-    render_result: Callable[[Result], Reply] | None = None,
+    render_result: Callable[[Result], Reply | Awaitable[Reply]] | None = None,
     **inputs: Any,
 ) -> Result:
     """Run ``task`` for ``interaction`` and post its result; returns the result.
 
     ``waiting_view`` (a Cancel button, say) is shown while the job waits and runs;
     ``on_submit`` sees the job as soon as it exists (to remember it for that button).
+    ``render_result`` may be a coroutine function (one that re-encodes media in a thread).
     Errors propagate to the caller's error handler.
     """
     bot: PipelineBot = interaction.client  # type: ignore[assignment]
@@ -72,6 +74,10 @@ async def run_job(
         job.cancel()
         raise
     reply = (render_result or render)(result)
+    if inspect.isawaitable(reply):
+        reply = await reply
+    if waiting_view is not None and reply.messages[0].view is None:
+        reply.messages[0].view = discord.ui.View()  # the waiting buttons go with the wait
     await send_reply(interaction, reply, ephemeral=ephemeral)
     return result
 

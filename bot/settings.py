@@ -5,6 +5,8 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from inference import InferenceSettings
@@ -18,4 +20,10 @@ class BotSettings(InferenceSettings):
     #: Each user may run a command this many times per COOLDOWN_PER_S seconds.
     cooldown_rate: int = Field(default=3, ge=1)
     cooldown_per_s: float = Field(default=30.0, gt=0)
+    #: /imagine: where a model without an active safety checker may make images:
+    #: "age-restricted" channels only, "anywhere", or "nowhere".
+    imagine_nsfw_policy: Literal["age-restricted", "anywhere", "nowhere"] = "age-restricted"
+    #: /imagine: words or phrases a prompt may not contain (comma-separated; whole words,
+    #: any case), refused before anything runs.
+    imagine_blocklist: str = ""
     log_level: str = "INFO"

@@ -1,4 +1,4 @@
-"""Reading the tone and content of text: /sentiment."""
+"""Reading the tone and content of text: /sentiment, /ner, /classify."""
 
 from __future__ import annotations
 
@@ -10,14 +10,18 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
 from bot.render import render
+from inference.tasks.classify import MAX_LABEL_CHARS, MAX_LABELS, MAX_TEMPLATE_CHARS
 
 TEXT = app_commands.Range[str, 1, 4000]
+LABELS = app_commands.Range[str, 1, 1000]
+TEMPLATE = app_commands.Range[str, 2, MAX_TEMPLATE_CHARS]
 
 
 class Analysis(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
         self.message_menu("Sentiment", self.sentiment_menu)
+        self.message_menu("Extract entities", self.ner_menu)
 
     @app_commands.command(name="sentiment")
     @app_commands.describe(text="The text to judge (up to 4,000 characters)")
@@ -33,6 +37,48 @@ class Analysis(PipelineCog):
     async def _sentiment(self, interaction: discord.Interaction, text: str) -> None:
         await run_job(
             interaction, "sentiment", text=text, render_result=lambda r: render(r, text=text)
+        )
+
+    @app_commands.command(name="ner")
+    @app_commands.describe(text="The text to find names in (up to 4,000 characters)")
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def ner(self, interaction: discord.Interaction, text: TEXT) -> None:
+        """Find the people, places and organisations a text names."""
+        await self._ner(interaction, text)
+
+    async def ner_menu(self, interaction: discord.Interaction, message: discord.Message):
+        """Find the people, places and organisations a message names."""
+        await self._ner(interaction, message_text(message))
+
+    async def _ner(self, interaction: discord.Interaction, text: str) -> None:
+        await run_job(interaction, "ner", text=text, render_result=lambda r: render(r, text=text))
+
+    @app_commands.command(name="classify")
+    @app_commands.describe(
+        text="The text to sort (up to 4,000 characters)",
+        labels=f"The labels to choose from, comma-separated: 1 to {MAX_LABELS}, "
+        f"up to {MAX_LABEL_CHARS} characters each",
+        multi_label="Score each label on its own, so that several can fit (default: no)",
+        template='The hypothesis, {} standing for each label (default: "This example is {}.")',
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def classify(
+        self,
+        interaction: discord.Interaction,
+        text: TEXT,
+        labels: LABELS,
+        multi_label: bool = False,
+        template: TEMPLATE | None = None,
+    ) -> None:
+        """Sort a text into labels you choose."""
+        await run_job(
+            interaction,
+            "classify",
+            text=text,
+            labels=labels,
+            multi_label=multi_label,
+            template=template,
+            render_result=lambda r: render(r, text=text),
         )
 
 

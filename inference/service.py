@@ -482,6 +482,15 @@ class InferenceService:
         """The task object of ``name`` (for its parse rules and help text)."""
         return self._lane(name).task
 
+    def job(self, job_id: str) -> Job | None:
+        """The queued or running job with this id; None once it has finished, or for an
+        id it never had (a Cancel button that outlived its request or the process)."""
+        for lane in self._lanes.values():
+            for job in (*lane.queue, *lane.running):
+                if job.id == job_id and not job.done:
+                    return job
+        return None
+
     def loaded_models(self, task: str) -> list[Any]:
         """The models of ``task`` loaded so far (for diagnostics and tests)."""
         return [model for (name, _), model in self._cache.items() if name == task]

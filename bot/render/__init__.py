@@ -6,7 +6,7 @@ its renderer with ``@render.register`` in the module of its command family (the
 same families as ``cogs/``); ``base`` holds the primitives they share.
 """
 
-from . import analysis, meta  # noqa: F401  (registers the renderers)
+from . import analysis, imagine, meta, reading, speak  # noqa: F401  (registers the renderers)
 from .base import Message, Reply, describe_wait, render, split_text, text_messages
 from .meta import help_embed, status_embed
 

@@ -1,12 +1,65 @@
-"""Renderers of the analysis commands: /sentiment."""
+"""Renderers of the analysis commands: /sentiment, /ner, /classify."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterable, Sequence
+
 import discord
 
+from inference import InvalidInput
+from inference.tasks.base import clean_text
+from inference.tasks.classify import DEFAULT_TEMPLATE, ClassifyResult
+from inference.tasks.ner import Entity, NerResult
 from inference.tasks.sentiment import SentimentResult
 
-from .base import NEGATIVE, NEUTRAL, POSITIVE, Reply, bar, percent, quote, ranked_lines, render
+from .base import (
+    COLOUR,
+    EMBED_DESCRIPTION,
+    EMBED_FIELD_NAME,
+    EMBED_FIELD_VALUE,
+    EMBED_FIELDS,
+    EMBED_TOTAL,
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    Reply,
+    bar,
+    clip,
+    percent,
+    quote,
+    ranked_lines,
+    render,
+)
+
+#: Friendly names of the CoNLL-2003 entity types, in the order their lists are shown.
+#: Other types (models trained on other tag sets) follow under their own names.
+ENTITY_TYPES = {"PER": "People", "LOC": "Places", "ORG": "Organisations", "MISC": "Other"}
+#: Characters the lists of entities may take in all, so that the marked text keeps room.
+ENTITY_LISTS_BUDGET = 3000
+
+# Markdown characters left unescaped after escape_markdown: those preceded by an even
+# number of backslashes (escape_markdown escapes "*" only when another "*" follows it).
+_UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`])")
+
+
+def escape(text: str) -> str:
+    """``text`` with every markdown character escaped, also in a slice of a longer text.
+
+    ``discord.utils.escape_markdown`` leaves a lone ``*`` (or ``_``, ``~``, ...) alone,
+    as nothing in its own string pairs with it; in a slice followed by our own ``**``
+    marks it would pair with those, so every such character is escaped here.
+    """
+    return _UNESCAPED.sub(r"\1\\\2", discord.utils.escape_markdown(text, ignore_links=False))
+
+
+def as_parsed(text: str) -> str:
+    """The text as the tasks read it (surrounding whitespace and control characters
+    removed): the text that result offsets refer to."""
+    with contextlib.suppress(InvalidInput):
+        return clean_text(text, max_chars=max(1, len(text)))
+    return text
 
 
 @render.register
@@ -22,4 +75,124 @@ def _(result: SentimentResult, text: str = "") -> Reply:
     if result.truncated:
         lines.append("-# The text was longer than the model reads; only its start was used.")
     embed.description = "\n".join(lines)
+    return Reply.one(embeds=[embed])
+
+
+# -- /ner -----------------------------------------------------------------------------
+
+
+@render.register
+def _(result: NerResult, text: str = "") -> Reply:
+    embed = discord.Embed(title="Named entities", colour=COLOUR)
+    if not result.entities:
+        embed.description = "\n".join(["No named entities found.", quote(text) if text else ""])
+        return Reply.one(embeds=[embed])
+    for name, value in entity_lists(result.entities):
+        embed.add_field(name=name, value=value, inline=True)
+    mentions = len(result.entities)
+    distinct = sum(len(words) for words in result.groups.values())
+    embed.set_footer(
+        text=f"{mentions} mention{'s' * (mentions != 1)} of "
+        f"{distinct} entit{'ies' if distinct != 1 else 'y'}"
+    )
+    if text:
+        room = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(embed) - 10)
+        embed.description = marked_text(as_parsed(text), result.entities, room)
+    return Reply.one(embeds=[embed])
+
+
+def entity_lists(entities: Sequence[Entity]) -> list[tuple[str, str]]:
+    """(field name, field value) per entity type: each distinct entity with its best score
+    and how often it occurs, within the field limits and ENTITY_LISTS_BUDGET in all."""
+    best: dict[str, dict[str, float]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for entity in entities:
+        scores = best.setdefault(entity.type, {})
+        scores[entity.word] = max(scores.get(entity.word, 0.0), entity.score)
+        counts[entity.type, entity.word] = counts.get((entity.type, entity.word), 0) + 1
+    order = [t for t in ENTITY_TYPES if t in best] + [t for t in best if t not in ENTITY_TYPES]
+    order = order[:EMBED_FIELDS]
+    per_field = min(EMBED_FIELD_VALUE, max(80, ENTITY_LISTS_BUDGET // len(order)))
+    fields = []
+    for kind in order:
+        lines = []
+        for word, score in best[kind].items():
+            count = counts[kind, word]
+            times = f" ×{count}" if count > 1 else ""
+            lines.append(f"{escape(clip(' '.join(word.split()), 100))}{times} · {percent(score)}")
+        name = f"{ENTITY_TYPES[kind]} ({kind})" if kind in ENTITY_TYPES else kind
+        fields.append((clip(name, EMBED_FIELD_NAME), clipped_lines(lines, per_field)))
+    return fields
+
+
+def clipped_lines(lines: Sequence[str], limit: int) -> str:
+    """As many whole ``lines`` as fit in ``limit`` characters, then "… and N more"."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        more = f"… and {len(lines) - index} more"
+        room = limit - used - (len(more) + 1 if index < len(lines) - 1 else 0)
+        if len(line) > room:
+            kept.append(more if kept else clip(line, limit))
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
+def marked_text(text: str, entities: Iterable[Entity], limit: int) -> str:
+    """``text`` with markdown escaped and each entity in bold followed by its type,
+    ``**Barack Obama** `PER```, clipped to ``limit`` characters with an ellipsis."""
+    pieces: list[tuple[str, str | None]] = []  # (raw text, entity type or None)
+    position = 0
+    for entity in entities:
+        start, end = entity.start, entity.end
+        word = text[start:end]
+        # offsets that do not fit the text (or overlap the previous entity) mark nothing
+        if start < position or word != entity.word or not word.strip():
+            continue
+        start += len(word) - len(word.lstrip())  # bold must hug the word
+        end -= len(word) - len(word.rstrip())
+        pieces += [(text[position:start], None), (text[start:end], entity.type)]
+        position = end
+    pieces.append((text[position:], None))
+
+    out: list[str] = []
+    room = limit - 1  # for the ellipsis
+    for raw, kind in pieces:
+        piece = escape(raw) if kind is None else f"**{escape(raw)}** `{kind}`"
+        if len(piece) <= room:
+            out.append(piece)
+            room -= len(piece)
+            continue
+        if kind is None:  # the longest start of this plain text that fits, escaped
+            cut = room
+            while cut > 0 and len(piece := escape(raw[:cut])) > room:
+                cut -= len(piece) - room
+            if cut > 0:
+                out.append(piece)
+        out.append("…")
+        break
+    return "".join(out)
+
+
+# -- /classify ------------------------------------------------------------------------
+
+
+@render.register
+def _(result: ClassifyResult, text: str = "") -> Reply:
+    embed = discord.Embed(title="Classification", colour=COLOUR)
+    # a backtick in a label would end ranked_lines' code span early
+    lines = [ranked_lines(((s.label.replace("`", "'"), s.score) for s in result.scores), 10)]
+    if text:
+        lines.append(quote(text))
+    if result.multi_label:
+        lines.append("-# Each label was scored on its own, so several may fit.")
+    else:
+        lines.append("-# The labels share the score: they are treated as exclusive.")
+    if result.template != DEFAULT_TEMPLATE:
+        lines.append(f"-# Hypothesis: {escape(result.template)}")
+    if result.truncated:
+        lines.append("-# The text was longer than the model reads; only its start was used.")
+    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
     return Reply.one(embeds=[embed])

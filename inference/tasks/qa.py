@@ -220,10 +220,10 @@ def _best_span(
     null_score = float(start_p[cls] * end_p[cls])
 
     # scores[i, j] = P(start=i) * P(end=j), kept where i <= j < i + max_answer_tokens
-    # and both are context tokens.
-    scores = start_p[:, None] * end_p[None, :]
-    scores = scores.triu().tril(max_answer_tokens - 1)
-    scores = scores * (context[:, None] & context[None, :])
+    # and both are context tokens. The others are set below any score (not to 0): when
+    # [CLS] takes all the probability, every span scores 0 and must still win over them.
+    valid = (context[:, None] & context[None, :]).triu().tril(max_answer_tokens - 1)
+    scores = (start_p[:, None] * end_p[None, :]).masked_fill(~valid, -1.0)
     flat = int(scores.argmax())
     start, end = divmod(flat, scores.shape[1])
     return WindowSpan(start, end, float(scores[start, end]), null_score)

@@ -21,7 +21,15 @@ BotFactory = Callable[..., Awaitable[PipelineBot]]
 
 def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
     """``<task>_model`` settings pointing at the tiny models that exist for each task."""
-    names = {"sentiment": "sentiment"}
+    names = {
+        "sentiment": "sentiment",
+        "ner": "ner",
+        "qa": "qa",
+        "summarize": "summarize",
+        "classify": "classify",
+        "speak": "speak",
+        "imagine": "imagine",
+    }
     return {f"{task}_model": str(tiny_models[key]) for task, key in names.items()}
 
 

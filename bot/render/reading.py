@@ -1,0 +1,117 @@
+"""Renderers of the reading commands: /qa and /summarize."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+import discord
+
+from inference.tasks.base import looks_like_path
+from inference.tasks.qa import QaResult
+from inference.tasks.summarize import SummarizeResult
+
+from .analysis import as_parsed, escape
+from .base import (
+    EMBED_DESCRIPTION,
+    NEUTRAL,
+    POSITIVE,
+    Reply,
+    bar,
+    clip,
+    percent,
+    quote,
+    render,
+    text_messages,
+)
+
+#: Characters of context shown on each side of an answer, at most.
+CONTEXT_CHARS = 250
+
+# Where a sentence ends: . ! ? (with closing quotes or brackets) and a space, or a line break.
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*(?=\s)|\n")
+
+
+def model_name(model_id: str) -> str:
+    """How a model is named to users: its Hub id, or a local directory's last part (the
+    server's paths are nobody's business)."""
+    return PurePath(model_id).name if looks_like_path(model_id) else model_id
+
+
+# -- /qa ------------------------------------------------------------------------------
+
+
+@render.register
+def _(result: QaResult, question: str = "", context: str = "", source: str = "") -> Reply:
+    lines = [quote(question, 200)] if question else []
+    answer = escape(" ".join(result.answer.split())) or "(nothing)"
+    if result.answerable:
+        embed = discord.Embed(title="Answer", colour=POSITIVE)
+        lines += [f"**{answer}**", f"`{bar(result.score)}` {percent(result.score)} confidence"]
+    else:
+        embed = discord.Embed(title="No answer found", colour=NEUTRAL)
+        lines.append("The text probably does not answer this question.")
+        if result.note:
+            lines.append(f"-# {result.note}")
+        lines.append(f"Best guess, low confidence: *{answer}* ({percent(result.score)})")
+    if context:
+        snippet = answer_in_context(as_parsed(context), result.start, result.end)
+        if snippet:
+            lines += ["", snippet]
+    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    footer = [f"From {source}" if source else ""]
+    if result.windows > 1:
+        footer.append(f"The text was read in {result.windows} overlapping windows")
+    if any(footer):
+        embed.set_footer(text=" · ".join(part for part in footer if part))
+    return Reply.one(embeds=[embed])
+
+
+def answer_in_context(context: str, start: int, end: int) -> str:
+    """The sentence around ``context[start:end]`` as a quote, with the answer in bold;
+    at most CONTEXT_CHARS either side. Empty when the offsets do not fit the context."""
+    if not 0 <= start < end <= len(context):
+        return ""
+    before = context[:start]
+    ends = list(_SENTENCE_END.finditer(before))
+    begin = ends[-1].end() if ends else 0
+    after = _SENTENCE_END.search(context, end)
+    finish = after.end() if after else len(context)
+    head, tail = context[begin:start], context[end:finish]
+    if len(head) > CONTEXT_CHARS:
+        head = "…" + head[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    if len(tail) > CONTEXT_CHARS:
+        tail = tail[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…"
+    answer = context[start:end]
+
+    def flat(text: str) -> str:
+        return escape(" ".join(text.split()))
+
+    spaced = [head[-1:].isspace(), tail[:1].isspace()]
+    line = flat(head) + " " * spaced[0] + f"**{flat(answer)}**" + " " * spaced[1] + flat(tail)
+    return "> " + line.strip()
+
+
+# -- /summarize -----------------------------------------------------------------------
+
+
+@render.register
+def _(result: SummarizeResult, model: str = "", source: str = "") -> Reply:
+    chunks = f"{result.chunks} chunk{'s' * (result.chunks != 1)}"
+    rounds = f"{result.rounds} round{'s' * (result.rounds != 1)}"
+    footer = [
+        f"From {source}" if source else "",
+        f"{chunks}, {rounds}",
+        f"{result.input_tokens:,} → {result.output_tokens:,} tokens",
+        model_name(model) if model else "",
+    ]
+    summary = result.summary.strip()
+    if not summary:
+        summary = "*The model gave an empty summary.*"
+    if result.truncated:
+        summary += (
+            "\n\n-# The text was too long to summarise in full: "
+            "the last round read only the start of the partial summaries."
+        )
+    footer_text = " · ".join(part for part in footer if part)
+    return Reply(text_messages(summary, title="Summary", footer=footer_text))

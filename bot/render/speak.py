@@ -1,0 +1,86 @@
+"""Renderers of the speech commands: /speak (and the "Speak" message menu).
+
+The recording goes out as a WAV attachment, which Discord shows with a player. A WAV
+larger than the interaction's upload limit is resampled down (in a thread) until it
+fits, and the reply says so; when even the lowest rate is too big, the user is told
+to try a shorter text instead of seeing a failed upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+
+import discord
+import soundfile as sf
+
+from inference.audio import fit_wav
+from inference.tasks.speak import SpeakResult
+
+from ..errors import UserError
+from .analysis import escape
+from .base import COLOUR, EMBED_DESCRIPTION, Reply, clip, quote, render
+from .meta import duration
+
+
+@render.register
+def _(result: SpeakResult, text: str = "", resampled_from: int | None = None) -> Reply:
+    """The WAV with its length and voice; ``resampled_from`` is the model's rate when the
+    file was resampled to fit the upload limit."""
+    embed = discord.Embed(title="🔊 Speech", colour=COLOUR)
+    lines = [f"**{speech_length(result.duration_s)}** · voice **{escape(result.voice)}**"]
+    if text:
+        lines.append(quote(text))
+    if result.truncated:
+        lines.append(
+            f"-# The speech was cut at {speech_length(result.duration_s)}, "
+            "the most one request gets."
+        )
+    if resampled_from is not None:
+        lines.append(
+            f"-# Resampled from {khz(resampled_from)} to {khz(result.sampling_rate)} "
+            "to fit this server's upload limit."
+        )
+    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    return Reply.one(embeds=[embed], files=[result.attachment()])
+
+
+async def render_fitted(result: SpeakResult, max_bytes: int, text: str = "") -> Reply:
+    """``render(result)`` with the WAV made small enough for ``max_bytes`` (the
+    interaction's ``filesize_limit``), resampling in a thread when it is too big."""
+    if len(result.wav) <= max_bytes:
+        return render(result, text=text)
+    fitted = await asyncio.to_thread(_fit, result.wav, max_bytes)
+    if fitted is None:
+        raise UserError(
+            f"The recording ({speech_length(result.duration_s)}) is too large for this "
+            f"server's upload limit of {size(max_bytes)}, even at a lower quality; "
+            "try a shorter text."
+        )
+    wav, rate = fitted
+    smaller = dataclasses.replace(result, wav=wav, sampling_rate=rate)
+    return render(smaller, text=text, resampled_from=result.sampling_rate)
+
+
+def _fit(wav: bytes, max_bytes: int) -> tuple[bytes, int] | None:
+    """``fit_wav`` and the rate it chose (blocking: run it in a thread)."""
+    fitted = fit_wav(wav, max_bytes)
+    return None if fitted is None else (fitted, sf.info(io.BytesIO(fitted)).samplerate)
+
+
+def speech_length(seconds: float) -> str:
+    """``2.4 s`` for a short clip, ``1 min 5 s`` from a minute on."""
+    return f"{seconds:.1f} s" if seconds < 60 else duration(seconds)
+
+
+def khz(rate: int) -> str:
+    return f"{rate / 1000:g} kHz"
+
+
+def size(num_bytes: int) -> str:
+    """``10 MiB``, ``512 KiB`` or ``300 bytes``."""
+    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+        if num_bytes >= scale:
+            return f"{num_bytes / scale:.3g} {unit}"
+    return f"{num_bytes} bytes"

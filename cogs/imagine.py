@@ -1,0 +1,274 @@
+"""Pictures from text: /imagine, with Cancel and Regenerate buttons.
+
+Both buttons are ``DynamicItem``s: their ``custom_id`` carries what they need (the job
+id), or the message they sit on does (the image embed), so they keep working after a
+restart, or say politely that their request is gone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.checks import user_cooldown
+from bot.client import PipelineBot
+from bot.cog import PipelineCog
+from bot.errors import UserError, report_error, send_ephemeral
+from bot.jobs import run_job
+from bot.render.imagine import render_image, request_from_embed
+from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_STEPS
+
+PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
+STEPS = app_commands.Range[int, MIN_STEPS, MAX_STEPS]
+SEED = app_commands.Range[int, 0, MAX_SEED]
+SIZE = app_commands.Range[str, 1, 16]
+
+#: Sizes the size option suggests (those within IMAGINE_MAX_SIZE); any WxH may be typed.
+SIZES = ((512, 512), (768, 768), (1024, 1024), (512, 768), (768, 512), (768, 1024), (1024, 768))
+
+#: Why a model without a safety checker makes no image here, by IMAGINE_NSFW_POLICY.
+UNCHECKED = {
+    "age-restricted": "The image model here has no safety filter, so it only draws in "
+    "age-restricted channels.",
+    "nowhere": "The image model here has no safety filter, and this bot is set to draw only "
+    "with one.",
+}
+
+
+class Imagine(PipelineCog):
+    def __init__(self, bot: PipelineBot) -> None:
+        super().__init__(bot)
+        self._regenerate_cooldowns: dict[int, app_commands.Cooldown] = {}
+
+    async def cog_load(self) -> None:
+        await super().cog_load()
+        self.bot.add_dynamic_items(CancelButton, RegenerateButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(CancelButton, RegenerateButton)
+        await super().cog_unload()
+
+    @app_commands.command(name="imagine")
+    @app_commands.describe(
+        prompt=f"What to draw (up to {MAX_PROMPT_CHARS} characters)",
+        negative=f"What to keep out of the image (up to {MAX_PROMPT_CHARS} characters)",
+        steps=f"Denoising steps, {MIN_STEPS} to {MAX_STEPS} (default: the model's own)",
+        seed=f"0 to {MAX_SEED}; the same seed and prompt give the same image (default: random)",
+        size="Width x height such as 512x768, multiples of 8 (default: the model's own size)",
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def imagine(
+        self,
+        interaction: discord.Interaction,
+        prompt: PROMPT,
+        negative: PROMPT | None = None,
+        steps: STEPS | None = None,
+        seed: SEED | None = None,
+        size: SIZE | None = None,
+    ) -> None:
+        """Make an image from a text prompt."""
+        await self.make(
+            interaction, prompt=prompt, negative_prompt=negative, steps=steps, seed=seed, size=size
+        )
+
+    @imagine.autocomplete("size")
+    async def size_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=name, value=value)
+            for name, value in size_suggestions(current, self.bot.settings.imagine_max_size)
+        ]
+
+    async def make(self, interaction: discord.Interaction, **inputs: Any) -> None:
+        """Check the prompt and the channel, then run the job with a Cancel button and
+        answer with the image and a Regenerate button."""
+        phrase = blocked_phrase(self.bot.settings.imagine_blocklist, inputs["prompt"])
+        if phrase is not None:
+            raise UserError(f"Prompts with “{phrase}” are not allowed here.")
+        await self.check_safety(interaction, inputs)
+
+        waiting = discord.ui.View(timeout=None)
+        await run_job(
+            interaction,
+            "imagine",
+            what="image",
+            waiting_view=waiting,
+            on_submit=lambda job: waiting.add_item(CancelButton(job.id)),
+            render_result=lambda result: render_image(
+                result,  # type: ignore[arg-type]
+                max_bytes=interaction.filesize_limit,
+                view=discord.ui.View(timeout=None).add_item(RegenerateButton()),
+            ),
+            **inputs,
+        )
+
+    async def check_safety(self, interaction: discord.Interaction, inputs: dict[str, Any]) -> None:
+        """Refuse, per IMAGINE_NSFW_POLICY, when the model has no active safety checker and
+        the channel is not age-restricted. Whether it has one is known once it is loaded:
+        the first request loads it (after deferring, as that can take a while)."""
+        policy = self.bot.settings.imagine_nsfw_policy
+        if policy == "anywhere" or (
+            policy == "age-restricted" and age_restricted(interaction.channel)
+        ):
+            return
+        task = self.bot.service.task("imagine")
+        checked = task.safety_checker_active()
+        if checked is None:
+            task.parse(**inputs)  # bad input is refused before anything is public
+            await interaction.response.defer(thinking=True)
+            await self.bot.service.preload(["imagine"])  # a failure shows when the job runs
+            checked = task.safety_checker_active()
+        if checked is False:
+            raise UserError(UNCHECKED[policy])
+
+    async def regenerate(self, interaction: discord.Interaction) -> None:
+        """The request of the image the button sits on again, with a new seed."""
+        message = interaction.message
+        request = request_from_embed(message.embeds[0]) if message and message.embeds else None
+        if request is None:
+            raise UserError("The settings of this image cannot be read; use /imagine instead.")
+        self.check_regenerate_cooldown(interaction.user.id)
+        await self.make(interaction, **request)
+
+    def check_regenerate_cooldown(self, user_id: int) -> None:
+        """Regenerate counts like the command: COOLDOWN_RATE per COOLDOWN_PER_S per user."""
+        settings = self.bot.settings
+        cooldown = self._regenerate_cooldowns.get(user_id)
+        if cooldown is None or (cooldown.rate, cooldown.per) != (
+            settings.cooldown_rate,
+            settings.cooldown_per_s,
+        ):
+            if len(self._regenerate_cooldowns) > 1024:  # forget users whose window is over
+                self._regenerate_cooldowns = {
+                    user: c
+                    for user, c in self._regenerate_cooldowns.items()
+                    if c.get_tokens() < c.rate
+                }
+            cooldown = app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_per_s)
+            self._regenerate_cooldowns[user_id] = cooldown
+        retry_after = cooldown.update_rate_limit()
+        if retry_after:
+            raise app_commands.CommandOnCooldown(cooldown, retry_after)
+
+    async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:
+        """Cancel a queued or running image for its requester or a moderator."""
+        job = self.bot.service.job(job_id)
+        if job is None:
+            await send_ephemeral(interaction, "⌛ This request has already finished or expired.")
+            return
+        requester = job.user == interaction.user.id
+        if not requester and not interaction.permissions.manage_messages:
+            await send_ephemeral(
+                interaction,
+                "🔒 Only the person who asked for this image, or a moderator, can cancel it.",
+            )
+            return
+        if not job.cancel():
+            await send_ephemeral(interaction, "⌛ This request has already finished or expired.")
+        elif requester:
+            await interaction.response.defer()  # the request's own message tells them
+        else:
+            await send_ephemeral(interaction, f"🛑 Cancelled <@{job.user}>'s image.")
+
+
+class CancelButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"imagine:cancel:(?P<job>[0-9a-f]{1,32})"
+):
+    """Cancels the job in its custom_id; an unknown job (finished, or from before a restart)
+    gets a polite answer."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Cancel",
+                emoji="✖️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"imagine:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> CancelButton:
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _on_click(interaction, lambda cog: cog.cancel(interaction, self.job_id))
+
+
+class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"imagine:again"):
+    """Makes the image it sits on again with a new seed, reading the prompt and parameters
+    from the message's embed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Regenerate",
+                emoji="🔁",
+                style=discord.ButtonStyle.primary,
+                custom_id="imagine:again",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RegenerateButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _on_click(interaction, lambda cog: cog.regenerate(interaction))
+
+
+async def _on_click(interaction: discord.Interaction, action: Any) -> None:
+    """Run a button's action on the cog; its errors are reported like a command's."""
+    cog = interaction.client.get_cog(Imagine.__cog_name__)  # type: ignore[attr-defined]
+    try:
+        await action(cog)
+    except Exception as exc:
+        await report_error(interaction, exc)
+
+
+def age_restricted(channel: object) -> bool:
+    """Whether ``channel`` is age-restricted (a thread: its parent). DMs are not."""
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False
+
+
+def blocked_phrase(blocklist: str, prompt: str) -> str | None:
+    """The first phrase of the comma-separated ``blocklist`` that ``prompt`` contains as
+    whole words, in any case and spacing; None when there is none."""
+    for phrase in (p.strip() for p in blocklist.split(",")):
+        if not phrase:
+            continue
+        words = r"\s+".join(re.escape(word) for word in phrase.split())
+        if re.search(rf"(?<!\w){words}(?!\w)", prompt, re.IGNORECASE):
+            return phrase
+    return None
+
+
+def size_suggestions(typed: str, max_side: int) -> list[tuple[str, str]]:
+    """(name, value) choices for the size option: the common sizes within ``max_side``
+    that start with what was typed, and what was typed when it is a size of its own."""
+    typed = re.sub(r"\s+", "", typed.lower()).replace("×", "x").replace("*", "x")
+    sizes = [f"{w}x{h}" for w, h in SIZES if max(w, h) <= max_side]
+    if re.fullmatch(r"\d+x\d+", typed) and typed not in sizes:
+        sizes.insert(0, typed)  # the task validates it when the command runs
+    shapes = {0: "square", 1: "landscape", -1: "portrait"}
+    choices = []
+    for size in sizes:
+        if size.startswith(typed):
+            width, height = map(int, size.split("x"))
+            shape = shapes[(width > height) - (width < height)]
+            choices.append((f"{size} ({shape})", size))
+    return choices[:25]
+
+
+async def setup(bot: PipelineBot) -> None:
+    await bot.add_cog(Imagine(bot))

@@ -1,0 +1,110 @@
+"""Reading texts and documents: /qa and /summarize (plus the "Summarize" message menu)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+
+from bot.attachments import MAX_TEXT_FILE_BYTES, text_or_file
+from bot.checks import user_cooldown
+from bot.client import PipelineBot
+from bot.cog import PipelineCog, message_text
+from bot.jobs import run_job
+from bot.render import render
+from inference.tasks.qa import MAX_CONTEXT_CHARS, MAX_QUESTION_CHARS
+from inference.tasks.summarize import MAX_SUMMARIZE_CHARS
+
+#: The longest text a string option takes (Discord's own limit is 6,000).
+OPTION_CHARS = 6000
+FILE_KIB = MAX_TEXT_FILE_BYTES // 1024
+
+QUESTION = app_commands.Range[str, 1, MAX_QUESTION_CHARS]
+TEXT = app_commands.Range[str, 1, OPTION_CHARS]
+
+
+async def text_from(
+    interaction: discord.Interaction, text: str | None, file: discord.Attachment | None, what: str
+) -> str:
+    """The text option or the attached file's text. Downloading a file may take longer
+    than Discord's 3 seconds, so the response is deferred first (run_job then skips its
+    own defer); a bad file still ends as an ephemeral error, and the error handler removes
+    the public placeholder."""
+    if file is not None and not text and not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    return await text_or_file(text, file, what)
+
+
+class Reading(PipelineCog):
+    def __init__(self, bot: PipelineBot) -> None:
+        super().__init__(bot)
+        self.message_menu("Summarize", self.summarize_menu)
+
+    @app_commands.command(name="qa")
+    @app_commands.describe(
+        question=f"What to ask (up to {MAX_QUESTION_CHARS} characters)",
+        context=f"The text that holds the answer (up to {OPTION_CHARS:,} characters), "
+        "or attach a file",
+        file=f"A .txt or .md file that holds the answer (up to {FILE_KIB} KiB, "
+        f"{MAX_CONTEXT_CHARS:,} characters)",
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def qa(
+        self,
+        interaction: discord.Interaction,
+        question: QUESTION,
+        context: TEXT | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        """Answer a question from a text or a document you give."""
+        text = await text_from(interaction, context, file, "context")
+        source = file.filename if file else ""
+        await run_job(
+            interaction,
+            "qa",
+            what="question",
+            question=question,
+            context=text,
+            render_result=lambda r: render(r, question=question, context=text, source=source),
+        )
+
+    @app_commands.command(name="summarize")
+    @app_commands.describe(
+        text=f"The text to summarise (up to {OPTION_CHARS:,} characters), or attach a file",
+        file=f"A .txt or .md file to summarise (up to {FILE_KIB} KiB, "
+        f"{MAX_SUMMARIZE_CHARS:,} characters)",
+        length="How long the summary should be (default: medium)",
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def summarize(
+        self,
+        interaction: discord.Interaction,
+        text: TEXT | None = None,
+        file: discord.Attachment | None = None,
+        length: Literal["short", "medium", "long"] = "medium",
+    ) -> None:
+        """Summarise a text or a document, short, medium or long."""
+        text = await text_from(interaction, text, file, "text")
+        await self._summarize(interaction, text, length, file.filename if file else "")
+
+    async def summarize_menu(self, interaction: discord.Interaction, message: discord.Message):
+        """Summarise a message."""
+        await self._summarize(interaction, message_text(message), "medium")
+
+    async def _summarize(
+        self, interaction: discord.Interaction, text: str, length: str, source: str = ""
+    ) -> None:
+        model = self.bot.settings.summarize_model
+        await run_job(
+            interaction,
+            "summarize",
+            what="summary",
+            text=text,
+            length=length,
+            render_result=lambda r: render(r, model=model, source=source),
+        )
+
+
+async def setup(bot: PipelineBot) -> None:
+    await bot.add_cog(Reading(bot))

@@ -1,0 +1,83 @@
+"""Speech: /speak (plus the "Speak" message menu)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.checks import user_cooldown
+from bot.client import PipelineBot
+from bot.cog import PipelineCog, message_text
+from bot.jobs import run_job
+from bot.render.speak import render_fitted
+from inference import InferenceSettings
+
+#: The longest text the option takes: SPEAK_MAX_CHARS's default (the task checks the
+#: configured value again).
+TEXT_CHARS: int = InferenceSettings.model_fields["speak_max_chars"].default
+#: Discord's limits on an option's value and on autocomplete answers.
+CHOICE_CHARS = 100
+MAX_CHOICES = 25
+
+TEXT = app_commands.Range[str, 1, TEXT_CHARS]
+VOICE = app_commands.Range[str, 1, CHOICE_CHARS]
+
+
+class Speak(PipelineCog):
+    def __init__(self, bot: PipelineBot) -> None:
+        super().__init__(bot)
+        self.message_menu("Speak", self.speak_menu)
+
+    @app_commands.command(name="speak")
+    @app_commands.describe(
+        text=f"What to read aloud (up to {TEXT_CHARS:,} characters; long speech is cut)",
+        voice="Who reads it: pick one from the list (default: the first)",
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def speak(
+        self, interaction: discord.Interaction, text: TEXT, voice: VOICE | None = None
+    ) -> None:
+        """Read a text aloud and post it as a WAV file."""
+        await self._speak(interaction, text, voice)
+
+    @speak.autocomplete("voice")
+    async def voice_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        # Answered from memory: voices() reads the settings (and, once, a local config).
+        typed = current.strip().lower()
+        voices = self.bot.service.task("speak").voices()
+        default = voices[0] if len(voices) > 1 else None  # marked only when there is a choice
+        matches = [v for v in voices if typed in v and len(v) <= CHOICE_CHARS]
+        matches.sort(key=lambda v: not v.startswith(typed))  # stable: prefixes first
+        return [
+            app_commands.Choice(name=choice_name(v, default=v == default), value=v)
+            for v in matches[:MAX_CHOICES]
+        ]
+
+    async def speak_menu(self, interaction: discord.Interaction, message: discord.Message):
+        """Read a message aloud."""
+        await self._speak(interaction, message_text(message))
+
+    async def _speak(
+        self, interaction: discord.Interaction, text: str, voice: str | None = None
+    ) -> None:
+        limit = interaction.filesize_limit
+        await run_job(
+            interaction,
+            "speak",
+            what="speech",
+            text=text,
+            voice=voice,
+            render_result=lambda r: render_fitted(r, limit, text=text),
+        )
+
+
+def choice_name(voice: str, *, default: bool) -> str:
+    """What the list shows for a voice: its name, marked when it is the default."""
+    marked = f"{voice} (default)"
+    return marked if default and len(marked) <= CHOICE_CHARS else voice
+
+
+async def setup(bot: PipelineBot) -> None:
+    await bot.add_cog(Speak(bot))
