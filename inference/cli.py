@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
 
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    _quiet_libraries()
     try:
         payload = asyncio.run(_run_once(args, options))
     except InferenceError as exc:
@@ -89,6 +88,19 @@ async def _run_once(args: argparse.Namespace, options: dict[str, Any]) -> dict[s
         payload["path"] = str(path)
     payload.setdefault("seconds", round(elapsed, 3))
     return payload
+
+
+def _quiet_libraries() -> None:
+    """Only our one line of JSON (or error) should reach the operator's terminal."""
+    import datasets
+    import diffusers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
 
 
 def _parse_options(words: list[str]) -> dict[str, Any]:
