@@ -18,7 +18,15 @@ from .settings import BotSettings
 log = logging.getLogger(__name__)
 
 #: The cogs loaded at start-up, one per family of commands.
-EXTENSIONS = ("cogs.analysis", "cogs.meta", "cogs.reading", "cogs.speak", "cogs.imagine")
+EXTENSIONS = (
+    "cogs.analysis",
+    "cogs.meta",
+    "cogs.reading",
+    "cogs.speak",
+    "cogs.imagine",
+    "cogs.translate",
+    "cogs.generate",
+)
 
 
 class PipelineTree(app_commands.CommandTree):

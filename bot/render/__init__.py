@@ -6,7 +6,8 @@ its renderer with ``@render.register`` in the module of its command family (the
 same families as ``cogs/``); ``base`` holds the primitives they share.
 """
 
-from . import analysis, imagine, meta, reading, speak  # noqa: F401  (registers the renderers)
+# importing a family's module registers its renderers
+from . import analysis, generate, imagine, meta, reading, speak, translate  # noqa: F401
 from .base import Message, Reply, describe_wait, render, split_text, text_messages
 from .meta import help_embed, status_embed
 

@@ -29,8 +29,11 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
         "classify": "classify",
         "speak": "speak",
         "imagine": "imagine",
+        "generate": "generate",  # the tiny GPT-2; tests of chat models pass "chat"
     }
-    return {f"{task}_model": str(tiny_models[key]) for task, key in names.items()}
+    settings = {f"{task}_model": str(tiny_models[key]) for task, key in names.items()}
+    settings["translate_model"] = f"{tiny_models['translate']}/opus-mt-{{src}}-{{tgt}}"
+    return settings
 
 
 @pytest_asyncio.fixture

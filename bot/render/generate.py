@@ -1,0 +1,162 @@
+"""Renderers of the text-generation commands: /generate and its Continue button.
+
+A part of a story goes out as a grey "prompt" embed (the prompt, and for a part that
+follows another the end of the text before it, under "So far") and the text the model
+wrote, with the seed, temperature, tokens and why it stopped in the footer.
+
+The message is also the record its Continue button reads back (``story_from_embeds``):
+Continue goes on from exactly what the message shows (the prompt, then the text "so far"
+and this part), so the button needs no state on the bot's side and keeps working after
+a restart. Text is shown as the model wrote it (markdown renders, as chat models mean it
+to) less control characters; a zero-width space keeps leading or trailing whitespace
+from being trimmed away, and is taken off again when the message is read back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import discord
+
+from inference.tasks.generate import GenerateResult
+
+from .base import (
+    COLOUR,
+    EMBED_DESCRIPTION,
+    EMBED_TOTAL,
+    NEUTRAL,
+    Message,
+    Reply,
+    render,
+    split_text,
+)
+
+PROMPT_TITLE = "✍️ Prompt"
+SO_FAR = "⏪ So far"
+#: Characters of the text before a part that its message repeats under "So far": for
+#: its readers, and for the model when Continue is pressed on it.
+SO_FAR_CHARS = 300
+
+ZWSP = "\u200b"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TEMPERATURE = re.compile(r"Temperature (\d+(?:\.\d+)?)")
+_MAX_TOKENS = re.compile(r"\(max (\d+)\)")
+_FINISH = {"stop": "the model ended the text", "length": "stopped at max_tokens"}
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a Continue button needs, as read back from the message it sits on."""
+
+    prompt: str
+    #: The text after the prompt that the message shows ("so far" and its own part).
+    text: str
+    max_tokens: int
+    temperature: float
+
+
+@render.register
+def _(result: GenerateResult, max_tokens: int, view: discord.ui.View | None = None) -> Reply:
+    """The prompt, the new text and its settings (``max_tokens``: what the request asked
+    for, which Continue asks for again); ``view`` (the Continue button) goes on the last
+    message, which holds everything Continue needs."""
+    before = shown(result.full_text[: len(result.full_text) - len(result.text)])
+    text = shown(result.text)
+    footer = footer_line(result, max_tokens)
+    # The last message holds the prompt embed and as much of the end of the text as fits;
+    # the rest (rarely any) goes in pages before it.
+    room = EMBED_TOTAL - len(prompt_embed(result.prompt, "x" * (SO_FAR_CHARS + 10)))
+    room = min(EMBED_DESCRIPTION, room - len(footer)) - 2 * len(ZWSP) - 10
+    messages: list[Message] = []
+    if len(text) > room:
+        cut = len(text) - room
+        space = re.search(r"\s", text[cut : cut + 200])
+        cut += space.end() if space else 0  # the last message starts at a word
+        head, text = text[:cut], text[cut:]
+        pages = [discord.Embed(description=page, colour=COLOUR) for page in split_text(head)]
+        if pages:
+            messages.append(Message(embeds=[prompt_embed(result.prompt, before), pages[0]]))
+            messages += [Message(embeds=[page]) for page in pages[1:]]
+        before += head
+
+    last = discord.Embed(description=guard(text), colour=COLOUR)
+    last.set_footer(text=footer)
+    messages.append(Message(embeds=[prompt_embed(result.prompt, before), last], view=view))
+    return Reply(messages)
+
+
+def prompt_embed(prompt: str, before: str = "") -> discord.Embed:
+    """The grey embed with the prompt and (for a later part) the end of the text so far."""
+    embed = discord.Embed(title=PROMPT_TITLE, description=guard(shown(prompt)), colour=NEUTRAL)
+    if before:
+        embed.add_field(name=SO_FAR, value="…" + guard(tail(before)), inline=False)
+    return embed
+
+
+def footer_line(result: GenerateResult, max_tokens: int) -> str:
+    """``🎲 Seed 42 · 🌡️ Temperature 0.7 · 120 tokens (max 120) · stopped at max_tokens``."""
+    parts = [f"🎲 Seed {result.seed}"] if result.seed is not None else []
+    greedy = " (greedy: always the same text)" if result.temperature == 0 else ""
+    parts.append(f"🌡️ Temperature {result.temperature:g}{greedy}")
+    parts.append(f"{result.tokens} tokens (max {max_tokens})")
+    parts.append(_FINISH.get(result.finish_reason, result.finish_reason))
+    if result.truncated:
+        parts.append("the model read only the end of the text")
+    parts.append(PurePath(result.model).name or result.model)
+    return " · ".join(parts)
+
+
+def story_from_embeds(embeds: list[discord.Embed]) -> Story | None:
+    """The story a message shows, for Continue; None when the message does not hold one
+    any more (edited, or not a /generate message)."""
+    prompt_part = next((e for e in embeds if e.title == PROMPT_TITLE), None)
+    if prompt_part is None or not prompt_part.description or len(embeds) < 2:
+        return None
+    text_part = embeds[-1]
+    footer = text_part.footer.text or ""
+    temperature = _TEMPERATURE.search(footer)
+    max_tokens = _MAX_TOKENS.search(footer)
+    if text_part is prompt_part or temperature is None or max_tokens is None:
+        return None
+    before = next((f.value or "" for f in prompt_part.fields if f.name == SO_FAR), "")
+    return Story(
+        prompt=unguard(prompt_part.description),
+        text=unguard(before.removeprefix("…")) + unguard(text_part.description or ""),
+        max_tokens=int(max_tokens[1]),
+        temperature=float(temperature[1]),
+    )
+
+
+# -- text helpers ---------------------------------------------------------------------
+
+
+def shown(text: str) -> str:
+    """Model text as a message shows it: without control characters (tabs and line
+    breaks stay)."""
+    return _CONTROL.sub("", text)
+
+
+def tail(text: str, limit: int = SO_FAR_CHARS) -> str:
+    """The end of ``text``, at most ``limit`` characters, starting at a word."""
+    if len(text) <= limit:
+        return text
+    end = text[-limit:]
+    space = re.search(r"\s", end[: limit // 4])
+    return end[space.end() :] if space else end
+
+
+def guard(text: str) -> str:
+    """``text`` with a zero-width space before leading / after trailing whitespace, so that
+    Discord keeps that whitespace; never empty."""
+    if text[:1].isspace():
+        text = ZWSP + text
+    if text[-1:].isspace():
+        text += ZWSP
+    return text or ZWSP
+
+
+def unguard(text: str) -> str:
+    """The inverse of ``guard``."""
+    return text.removeprefix(ZWSP).removesuffix(ZWSP)

@@ -1,0 +1,134 @@
+"""Text generation: /generate, with a Continue button under every part.
+
+Continue is a ``DynamicItem`` that reads what it needs (prompt, text so far, settings)
+back from the message it sits on, so it keeps working after a restart; a message that no
+longer holds a story gets a polite answer instead. The next part is posted as a new
+message, under the latest talk of the channel, and anyone may press it (a shared story),
+within their own cooldown and queue share.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.checks import user_cooldown
+from bot.client import PipelineBot
+from bot.cog import PipelineCog
+from bot.errors import report_error, send_ephemeral
+from bot.jobs import run_job
+from bot.render import render
+from bot.render.generate import story_from_embeds
+from inference.tasks.generate import (
+    DEFAULT_NEW_TOKENS,
+    DEFAULT_TEMPERATURE,
+    MAX_NEW_TOKENS,
+    MAX_PROMPT_CHARS,
+    MAX_TEMPERATURE,
+)
+
+PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
+TOKENS = app_commands.Range[int, 1, MAX_NEW_TOKENS]
+TEMPERATURE = app_commands.Range[float, 0.0, MAX_TEMPERATURE]
+SEED = app_commands.Range[int, 0, 2**32 - 1]
+
+EXPIRED = (
+    "⌛ This text can't be continued any more: its message no longer holds the prompt and "
+    "the text. Start a new one with /generate."
+)
+
+
+class Generate(PipelineCog):
+    async def cog_load(self) -> None:
+        await super().cog_load()
+        self.bot.add_dynamic_items(ContinueButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ContinueButton)
+        await super().cog_unload()
+
+    @app_commands.command(name="generate")
+    @app_commands.describe(
+        prompt=f"The start of the text (up to {MAX_PROMPT_CHARS:,} characters)",
+        max_tokens=f"Tokens to write, 1 to {MAX_NEW_TOKENS} (default {DEFAULT_NEW_TOKENS})",
+        temperature=f"0 (always the same) to {MAX_TEMPERATURE:g} (wild); default "
+        f"{DEFAULT_TEMPERATURE:g}",
+        seed="0 to 4294967295: the same seed and settings write the same text (default: random)",
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def generate(
+        self,
+        interaction: discord.Interaction,
+        prompt: PROMPT,
+        max_tokens: TOKENS = DEFAULT_NEW_TOKENS,
+        temperature: TEMPERATURE | None = None,
+        seed: SEED | None = None,
+    ) -> None:
+        """Continue a prompt with a language model."""
+        await self.write(
+            interaction, prompt=prompt, max_tokens=max_tokens, temperature=temperature, seed=seed
+        )
+
+    async def write(self, interaction: discord.Interaction, **inputs: Any) -> None:
+        await run_job(
+            interaction,
+            "generate",
+            what="text",
+            render_result=lambda result: render(
+                result,
+                max_tokens=inputs["max_tokens"],
+                view=discord.ui.View(timeout=None).add_item(ContinueButton()),
+            ),
+            **inputs,
+        )
+
+    async def continue_story(self, interaction: discord.Interaction) -> None:
+        """The next part of the story the button sits on, with a new seed."""
+        message = interaction.message
+        story = story_from_embeds(message.embeds) if message is not None else None
+        if story is None:
+            await send_ephemeral(interaction, EXPIRED)
+            return
+        self.check_cooldown(interaction, "generate:continue")
+        await self.write(
+            interaction,
+            prompt=story.prompt,
+            continue_from=story.text,
+            max_tokens=story.max_tokens,
+            temperature=story.temperature,
+        )
+
+
+class ContinueButton(discord.ui.DynamicItem[discord.ui.Button], template=r"generate:continue"):
+    """Writes the next part of the story shown in the message it sits on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Continue",
+                emoji="➡️",
+                style=discord.ButtonStyle.primary,
+                custom_id="generate:continue",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ContinueButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        # discord.py only logs a dynamic item's errors: report them like a command's
+        cog = interaction.client.get_cog(Generate.__cog_name__)  # type: ignore[attr-defined]
+        try:
+            await cog.continue_story(interaction)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+async def setup(bot: PipelineBot) -> None:
+    await bot.add_cog(Generate(bot))

@@ -1,0 +1,139 @@
+"""Translation: /translate (chains such as fr>de>en too) and the "Translate to English" menu.
+
+The menu cannot ask which language a message is in, and the models cannot tell: it
+assumes the server's language (its preferred locale), else the language of the user's
+Discord, when that is not English, and says so under the translation.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.checks import user_cooldown
+from bot.client import PipelineBot
+from bot.cog import PipelineCog, message_text
+from bot.errors import UserError
+from bot.jobs import run_job
+from bot.render import render
+from bot.render.translate import language_choices
+from inference import InvalidInput
+from inference.languages import LANGUAGES, language_name, resolve_language
+from inference.tasks.translate import MAX_CHAIN, MAX_CHARS, TranslateTask
+
+TEXT = app_commands.Range[str, 1, MAX_CHARS]
+LANGUAGE = app_commands.Range[str, 1, 100]
+
+
+class Translate(PipelineCog):
+    def __init__(self, bot: PipelineBot) -> None:
+        super().__init__(bot)
+        self.message_menu("Translate to English", self.translate_menu)
+
+    @property
+    def task(self) -> TranslateTask:
+        return self.bot.service.task("translate")  # type: ignore[return-value]
+
+    @app_commands.command(name="translate")
+    @app_commands.describe(
+        text=f"The text to translate (up to {MAX_CHARS:,} characters)",
+        target=f"Language to translate to (fr, German…), or a chain of up to {MAX_CHAIN}: fr>de>en",
+        source="The language of the text (default: English)",
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def translate(
+        self,
+        interaction: discord.Interaction,
+        text: TEXT,
+        target: LANGUAGE,
+        source: LANGUAGE | None = None,
+    ) -> None:
+        """Translate text to another language, or through a chain such as fr>de>en."""
+        await self._translate(interaction, text, target, source)
+
+    @translate.autocomplete("target")
+    async def target_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        # the language the last step of the chain starts from
+        *before, _ = current.split(">")
+        start = self.code(before[-1] if before else interaction.namespace.source or "en")
+        return language_choices(
+            current, lambda code: start is None or self.reachable(start, code), chain=True
+        )
+
+    @translate.autocomplete("source")
+    async def source_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        first = self.code((interaction.namespace.target or "").split(">")[0])
+        return language_choices(current, lambda code: first is None or self.reachable(code, first))
+
+    async def translate_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Translate a message to English."""
+        text = message_text(message)
+        source, whose = menu_source(interaction)
+        note = (
+            f"Read as {language_name(source)}, {whose}. "
+            "Not right? Use /translate with source: instead."
+        )
+        await self._translate(interaction, text, "en", source, note=note)
+
+    async def _translate(
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        target: str,
+        source: str | None,
+        note: str = "",
+    ) -> None:
+        # parsed here too for the languages asked for, which tell pivots from stages
+        request = self.task.parse(text=text, target=target, source=source)
+        await run_job(
+            interaction,
+            "translate",
+            what="translation",
+            render_result=lambda r: render(r, text=text, targets=request.targets, note=note),
+            text=text,
+            target=target,
+            source=source,
+        )
+
+    def code(self, value: str) -> str | None:
+        """The language code of what was typed, or None when it is not (yet) one."""
+        try:
+            return resolve_language(value, {c for pair in self.task.pairs for c in pair})
+        except InvalidInput:
+            return None
+
+    def reachable(self, source: str, target: str) -> bool:
+        """Whether a model (or two, through English) translates ``source`` to ``target``."""
+        if source == target:
+            return False
+        try:
+            self.task.route(source, target)
+        except InvalidInput:
+            return False
+        return True
+
+
+def menu_source(interaction: discord.Interaction) -> tuple[str, str]:
+    """The language a message is taken to be in: the server's, else the user's Discord
+    language, when it is not English; (code, where it came from)."""
+    for locale, whose in (
+        (interaction.guild_locale, "the language of this server"),
+        (interaction.locale, "the language of your Discord"),
+    ):
+        code = str(locale.value).split("-")[0].lower() if locale is not None else "en"
+        if code != "en" and code in LANGUAGES:
+            return code, whose
+    raise UserError(
+        "I can't tell which language that message is in: this server and your Discord "
+        "are set to English. Use /translate with the text and source: instead."
+    )
+
+
+async def setup(bot: PipelineBot) -> None:
+    await bot.add_cog(Translate(bot))

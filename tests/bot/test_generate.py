@@ -1,0 +1,231 @@
+"""/generate and its Continue button, end to end through the fake Discord.
+
+The tiny GPT-2 (the default here) and the tiny chat model write noise quickly, and
+now and then sample their end-of-text token: tests that need a part to run to
+max_tokens use a seed or greedy decoding that does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.render import render
+from bot.render.generate import PROMPT_TITLE, SO_FAR, ZWSP, shown, story_from_embeds
+from inference.tasks.generate import GenerateResult
+from tests.bot.conftest import BotFactory, final_message
+from tests.fakediscord import FakeDiscord
+from tests.fakediscord.records import InteractionRecord, MessageRecord
+
+CONTINUE = "generate:continue"
+
+
+def parts(message: MessageRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The prompt embed and the text embed of a story message."""
+    prompt, text = message.embeds
+    assert prompt["title"] == PROMPT_TITLE
+    return prompt, text
+
+
+def shown_text(message: MessageRecord) -> str:
+    return parts(message)[1]["description"].removeprefix(ZWSP).removesuffix(ZWSP)
+
+
+def so_far(message: MessageRecord) -> str:
+    (field,) = parts(message)[0]["fields"]
+    assert field["name"] == SO_FAR
+    return field["value"].removeprefix("…").removeprefix(ZWSP).removesuffix(ZWSP)
+
+
+def footer(message: MessageRecord) -> str:
+    return parts(message)[1]["footer"]["text"]
+
+
+def seed_of(message: MessageRecord) -> int:
+    return int(re.search(r"Seed (\d+)", footer(message))[1])
+
+
+async def next_part(click: InteractionRecord, old: MessageRecord) -> MessageRecord:
+    """The message a Continue click made (a new one, not the one clicked)."""
+    await click.wait_until(
+        lambda i: i.original is not old and i.original is not None and i.original.embeds, 20
+    )
+    return click.original
+
+
+async def test_prompt_text_seed_tokens_and_a_continue_button(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    inter = await fake_discord.invoke_slash(
+        "generate", {"prompt": "Once upon a time", "max_tokens": 20, "seed": 42}
+    )
+    message = await final_message(inter)
+    assert inter.deferred and not inter.ephemeral and inter.response_time < 3
+    prompt, text = parts(message)
+    assert prompt["description"] == "Once upon a time"
+    assert shown_text(message)
+    assert "fields" not in prompt or not prompt["fields"]  # nothing "so far" yet
+    assert text["footer"]["text"] == (
+        "🎲 Seed 42 · 🌡️ Temperature 0.7 · 20 tokens (max 20) · stopped at max_tokens · generate"
+    )
+    assert message.custom_ids == [CONTINUE]
+
+
+async def test_same_seed_same_text_and_a_random_seed_is_shown(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot(cooldown_rate=10)
+    options = {"prompt": "The robot said", "max_tokens": 30, "temperature": 1.2}
+    texts = []
+    for seed in (7, 7, 8):
+        inter = await fake_discord.invoke_slash("generate", {**options, "seed": seed})
+        texts.append(shown_text(await final_message(inter)))
+    assert texts[0] == texts[1] != texts[2]
+
+    unseeded = await final_message(await fake_discord.invoke_slash("generate", options))
+    again = await fake_discord.invoke_slash("generate", {**options, "seed": seed_of(unseeded)})
+    assert shown_text(await final_message(again)) == shown_text(unseeded)
+
+    greedy = await final_message(
+        await fake_discord.invoke_slash("generate", {**options, "temperature": 0})
+    )
+    assert "Seed" not in footer(greedy) and "greedy" in footer(greedy)
+
+
+async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    bot = await start_bot()
+    first = await final_message(
+        await fake_discord.invoke_slash(
+            "generate", {"prompt": "Once upon a time", "max_tokens": 15, "temperature": 0.9}
+        )
+    )
+    click = await fake_discord.click(first, CONTINUE, user=fake_discord.moderator)
+    second = await next_part(click, first)
+    assert not second.ephemeral and second.custom_ids == [CONTINUE]
+    assert parts(second)[0]["description"] == "Once upon a time"
+    assert shown_text(first).endswith(so_far(second))  # the end of the text before
+    assert "Temperature 0.9 ·" in footer(second) and "(max 15)" in footer(second)
+    assert seed_of(second) != seed_of(first)
+    # the model went on from exactly what the first message shows
+    alone = await bot.service.run(
+        "generate",
+        prompt="Once upon a time",
+        continue_from=shown_text(first),
+        max_tokens=15,
+        temperature=0.9,
+        seed=seed_of(second),
+    )
+    assert shown_text(second) == shown(alone.text)
+    assert first.custom_ids == [CONTINUE]  # the earlier part keeps its button
+
+    await bot.close()  # a restart: the new process knows nothing of the old messages
+    await start_bot()
+    click = await fake_discord.click(second, CONTINUE)
+    third = await next_part(click, second)
+    # "so far" is the end of all the message showed: its own "so far" and its part
+    assert (so_far(second) + shown_text(second)).endswith(so_far(third))
+    assert shown_text(third) and third.custom_ids == [CONTINUE]
+
+
+async def test_continue_with_a_chat_model(
+    fake_discord: FakeDiscord, start_bot: BotFactory, tiny_models: dict[str, Path]
+) -> None:
+    await start_bot(generate_model=str(tiny_models["chat"]))
+    first = await final_message(
+        await fake_discord.invoke_slash("generate", {"prompt": "Hello there", "max_tokens": 8})
+    )
+    assert footer(first).endswith("· chat")
+    second = await next_part(await fake_discord.click(first, CONTINUE), first)
+    assert parts(second)[0]["description"] == "Hello there" and "(max 8)" in footer(second)
+
+
+async def test_continue_on_a_message_that_no_longer_holds_the_story(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    message = await final_message(
+        await fake_discord.invoke_slash("generate", {"prompt": "Hi", "max_tokens": 5})
+    )
+    message.data["embeds"] = message.embeds[1:]  # say, an edited message
+    click = await fake_discord.click(message, CONTINUE)
+    await click.wait_until(lambda i: i.original is not message, 5)
+    assert click.original.ephemeral
+    assert "can't be continued any more" in click.original.content
+
+
+async def test_the_cooldown_applies_to_the_button(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot(cooldown_rate=1, cooldown_per_s=60)
+    first = await final_message(
+        await fake_discord.invoke_slash("generate", {"prompt": "Hi", "max_tokens": 5})
+    )
+    await next_part(await fake_discord.click(first, CONTINUE), first)
+    again = await fake_discord.click(first, CONTINUE)
+    await again.wait_until(lambda i: i.original is not first, 5)
+    assert again.original.ephemeral and "Try again in" in again.original.content
+
+
+async def test_a_long_part_fits_discords_limits(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    prompt = "word " * 399 + "end"  # 1,998 characters
+    inter = await fake_discord.invoke_slash(
+        "generate", {"prompt": prompt, "max_tokens": 512, "temperature": 0}
+    )
+    message = await final_message(inter)
+    assert parts(message)[0]["description"] == prompt
+    assert "512 tokens (max 512)" in footer(message)
+    assert "read only the end" in footer(message)  # 512 new tokens leave 512 to read
+    # the fake refuses any write over Discord's limits, failing the test
+
+
+def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() -> None:
+    result = GenerateResult(
+        prompt="p" * 2000,
+        text=" " + "many words here " * 600,  # 9,600 characters
+        full_text="before it " * 50 + " " + "many words here " * 600,
+        finish_reason="length",
+        tokens=512,
+        seed=1,
+        temperature=0.7,
+        model="gpt2",
+        chat=False,
+        truncated=False,
+    )
+    view = discord.ui.View()
+    reply = render(result, max_tokens=512, view=view)
+    assert len(reply.messages) > 2
+    for message in reply.messages:
+        assert sum(len(embed) for embed in message.embeds) <= 6000
+        assert all(len(embed.description or "") <= 4096 for embed in message.embeds)
+    assert [m.view for m in reply.messages] == [None] * (len(reply.messages) - 1) + [view]
+    assert reply.messages[0].embeds[0].title == PROMPT_TITLE  # the prompt comes first
+
+    story = story_from_embeds(reply.messages[-1].embeds)
+    assert story is not None and story.prompt == "p" * 2000
+    assert (story.max_tokens, story.temperature) == (512, 0.7)
+    assert result.full_text.endswith(story.text) and len(story.text) > 3000
+
+
+async def test_bad_input_gets_the_tasks_error(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    (schema,) = [
+        c for c in fake_discord.guild_commands[fake_discord.guild.id] if c["name"] == "generate"
+    ]
+    options = {o["name"]: o for o in schema["options"]}
+    assert (options["max_tokens"]["min_value"], options["max_tokens"]["max_value"]) == (1, 512)
+    assert options["temperature"]["max_value"] == 2 and options["prompt"]["max_length"] == 2000
+    # Discord enforces those ranges; past them, the task says what is wrong
+    inter = await fake_discord.invoke_slash("generate", {"prompt": "Hi", "temperature": 5})
+    await inter.wait_for_response()
+    assert inter.ephemeral and "temperature must be between 0 and 2" in inter.original.content
