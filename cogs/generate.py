@@ -9,7 +9,6 @@ within their own cooldown and queue share.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import discord
@@ -17,8 +16,8 @@ from discord import app_commands
 
 from bot.checks import user_cooldown
 from bot.client import PipelineBot
-from bot.cog import PipelineCog
-from bot.errors import report_error, send_ephemeral
+from bot.cog import CogButton, PipelineCog
+from bot.errors import send_ephemeral
 from bot.jobs import run_job
 from bot.render import render
 from bot.render.generate import story_from_embeds
@@ -42,14 +41,6 @@ EXPIRED = (
 
 
 class Generate(PipelineCog):
-    async def cog_load(self) -> None:
-        await super().cog_load()
-        self.bot.add_dynamic_items(ContinueButton)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ContinueButton)
-        await super().cog_unload()
-
     @app_commands.command(name="generate")
     @app_commands.describe(
         prompt=f"The start of the text (up to {MAX_PROMPT_CHARS:,} characters)",
@@ -102,32 +93,21 @@ class Generate(PipelineCog):
         )
 
 
-class ContinueButton(discord.ui.DynamicItem[discord.ui.Button], template=r"generate:continue"):
+class ContinueButton(CogButton, template=r"generate:continue"):
     """Writes the next part of the story shown in the message it sits on."""
 
+    cog_name = "Generate"
+    label = "Continue"
+    emoji = "➡️"
+
     def __init__(self) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Continue",
-                emoji="➡️",
-                style=discord.ButtonStyle.primary,
-                custom_id="generate:continue",
-            )
-        )
+        super().__init__("generate:continue")
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ContinueButton:
-        return cls()
+    async def clicked(self, cog: Generate, interaction: discord.Interaction) -> None:
+        await cog.continue_story(interaction)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        # discord.py only logs a dynamic item's errors: report them like a command's
-        cog = interaction.client.get_cog(Generate.__cog_name__)  # type: ignore[attr-defined]
-        try:
-            await cog.continue_story(interaction)
-        except Exception as exc:
-            await report_error(interaction, exc)
+
+Generate.buttons = (ContinueButton,)
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -15,8 +15,8 @@ from discord import app_commands
 
 from bot.checks import user_cooldown
 from bot.client import PipelineBot
-from bot.cog import PipelineCog
-from bot.errors import UserError, report_error, send_ephemeral
+from bot.cog import CogButton, PipelineCog
+from bot.errors import UserError, send_ephemeral
 from bot.jobs import run_job
 from bot.render.imagine import render_image, request_from_embed
 from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_STEPS
@@ -39,18 +39,6 @@ UNCHECKED = {
 
 
 class Imagine(PipelineCog):
-    def __init__(self, bot: PipelineBot) -> None:
-        super().__init__(bot)
-        self._regenerate_cooldowns: dict[int, app_commands.Cooldown] = {}
-
-    async def cog_load(self) -> None:
-        await super().cog_load()
-        self.bot.add_dynamic_items(CancelButton, RegenerateButton)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(CancelButton, RegenerateButton)
-        await super().cog_unload()
-
     @app_commands.command(name="imagine")
     @app_commands.describe(
         prompt=f"What to draw (up to {MAX_PROMPT_CHARS} characters)",
@@ -131,28 +119,8 @@ class Imagine(PipelineCog):
         request = request_from_embed(message.embeds[0]) if message and message.embeds else None
         if request is None:
             raise UserError("The settings of this image cannot be read; use /imagine instead.")
-        self.check_regenerate_cooldown(interaction.user.id)
+        self.check_cooldown(interaction, "imagine:again")
         await self.make(interaction, **request)
-
-    def check_regenerate_cooldown(self, user_id: int) -> None:
-        """Regenerate counts like the command: COOLDOWN_RATE per COOLDOWN_PER_S per user."""
-        settings = self.bot.settings
-        cooldown = self._regenerate_cooldowns.get(user_id)
-        if cooldown is None or (cooldown.rate, cooldown.per) != (
-            settings.cooldown_rate,
-            settings.cooldown_per_s,
-        ):
-            if len(self._regenerate_cooldowns) > 1024:  # forget users whose window is over
-                self._regenerate_cooldowns = {
-                    user: c
-                    for user, c in self._regenerate_cooldowns.items()
-                    if c.get_tokens() < c.rate
-                }
-            cooldown = app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_per_s)
-            self._regenerate_cooldowns[user_id] = cooldown
-        retry_after = cooldown.update_rate_limit()
-        if retry_after:
-            raise app_commands.CommandOnCooldown(cooldown, retry_after)
 
     async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:
         """Cancel a queued or running image for its requester or a moderator."""
@@ -175,64 +143,39 @@ class Imagine(PipelineCog):
             await send_ephemeral(interaction, f"🛑 Cancelled <@{job.user}>'s image.")
 
 
-class CancelButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"imagine:cancel:(?P<job>[0-9a-f]{1,32})"
-):
+class CancelButton(CogButton, template=r"imagine:cancel:(?P<job_id>[0-9a-f]{1,32})"):
     """Cancels the job in its custom_id; an unknown job (finished, or from before a restart)
     gets a polite answer."""
 
+    cog_name = "Imagine"
+    label = "Cancel"
+    emoji = "✖️"
+    style = discord.ButtonStyle.secondary
+
     def __init__(self, job_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cancel",
-                emoji="✖️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"imagine:cancel:{job_id}",
-            )
-        )
+        super().__init__(f"imagine:cancel:{job_id}")
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> CancelButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await _on_click(interaction, lambda cog: cog.cancel(interaction, self.job_id))
+    async def clicked(self, cog: Imagine, interaction: discord.Interaction) -> None:
+        await cog.cancel(interaction, self.job_id)
 
 
-class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"imagine:again"):
+class RegenerateButton(CogButton, template=r"imagine:again"):
     """Makes the image it sits on again with a new seed, reading the prompt and parameters
     from the message's embed."""
 
+    cog_name = "Imagine"
+    label = "Regenerate"
+    emoji = "🔁"
+
     def __init__(self) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Regenerate",
-                emoji="🔁",
-                style=discord.ButtonStyle.primary,
-                custom_id="imagine:again",
-            )
-        )
+        super().__init__("imagine:again")
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RegenerateButton:
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await _on_click(interaction, lambda cog: cog.regenerate(interaction))
+    async def clicked(self, cog: Imagine, interaction: discord.Interaction) -> None:
+        await cog.regenerate(interaction)
 
 
-async def _on_click(interaction: discord.Interaction, action: Any) -> None:
-    """Run a button's action on the cog; its errors are reported like a command's."""
-    cog = interaction.client.get_cog(Imagine.__cog_name__)  # type: ignore[attr-defined]
-    try:
-        await action(cog)
-    except Exception as exc:
-        await report_error(interaction, exc)
+Imagine.buttons = (CancelButton, RegenerateButton)
 
 
 def age_restricted(channel: object) -> bool:
