@@ -1,8 +1,7 @@
 """/speak and the "Speak" message menu, end to end through the fake Discord.
 
 VITS (the default tiny "speak" model) has one voice; the SpeechT5 tests configure
-several voices (dataset rows and a .npy file) and a louder copy of the tiny vocoder,
-whose own output is below one 16-bit step (see tests/inference/test_speak.py).
+several voices (dataset rows and a .npy file).
 """
 
 from __future__ import annotations
@@ -33,22 +32,8 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="module")
-def loud_vocoder(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny vocoder with its output layer scaled up, so that its speech is audible."""
-    from transformers import SpeechT5HifiGan
-
-    vocoder = SpeechT5HifiGan.from_pretrained(tiny_models["speecht5_vocoder"])
-    with torch.no_grad():
-        vocoder.conv_post.weight.mul_(3e4)
-        vocoder.conv_post.bias.mul_(3e4)
-    path = tmp_path_factory.mktemp("loud-vocoder")
-    vocoder.save_pretrained(path)
-    return path
-
-
 @pytest.fixture
-def speecht5_settings(tiny_models: dict[str, Path], loud_vocoder: Path) -> dict[str, Any]:
+def speecht5_settings(tiny_models: dict[str, Path]) -> dict[str, Any]:
     """SpeechT5 with 33 voices: two dataset rows, a .npy file, and 30 more rows."""
     voices: dict[str, int | str] = {
         "slt": 7306,
@@ -58,7 +43,7 @@ def speecht5_settings(tiny_models: dict[str, Path], loud_vocoder: Path) -> dict[
     voices |= {f"extra{i:02d}": i for i in range(30)}
     return {
         "speak_model": str(tiny_models["speecht5"]),
-        "speak_vocoder": str(loud_vocoder),
+        "speak_vocoder": str(tiny_models["speecht5_vocoder"]),
         "speak_xvectors": str(tiny_models["xvectors"]),
         "speak_voices": voices,
         "speak_voice": "bdl",

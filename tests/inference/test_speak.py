@@ -3,8 +3,7 @@
 Facts about the tiny models this file relies on (tests/tiny_models.py): VITS samples its
 durations, so only SpeechT5 gives exact lengths: every input token (one per character,
 plus the end token) gives 1280 samples at 16 kHz, and a padded pass gives every piece the
-length of the longest. The tiny vocoder is almost silent (about 1e-5, below one 16-bit
-step), so voice tests use a louder copy.
+length of the longest.
 """
 
 from __future__ import annotations
@@ -43,31 +42,15 @@ def _one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def loud_vocoder(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny vocoder with its output layer scaled up, so that voices differ in 16 bits."""
-    from transformers import SpeechT5HifiGan
-
-    vocoder = SpeechT5HifiGan.from_pretrained(tiny_models["speecht5_vocoder"])
-    with torch.no_grad():
-        vocoder.conv_post.weight.mul_(3e4)
-        vocoder.conv_post.bias.mul_(3e4)
-    path = tmp_path_factory.mktemp("loud-vocoder")
-    vocoder.save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def short_speecht5(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SpeechT5 that reads 32 tokens at most, to hit the token limit with short texts."""
     return build_speecht5(tmp_path_factory.mktemp("speecht5-32"), max_length=32)
 
 
-def settings(
-    tiny_models: dict[str, Path], vocoder: Path | None = None, **extra
-) -> InferenceSettings:
+def settings(tiny_models: dict[str, Path], **extra: object) -> InferenceSettings:
     return InferenceSettings(
         _env_file=None,
-        speak_vocoder=str(vocoder or tiny_models["speecht5_vocoder"]),
+        speak_vocoder=str(tiny_models["speecht5_vocoder"]),
         speak_xvectors=str(tiny_models["xvectors"]),
         **extra,
     )
@@ -92,11 +75,11 @@ async def vits(tiny_models: dict[str, Path]):
 
 
 @pytest.fixture
-async def speecht5(tiny_models: dict[str, Path], loud_vocoder: Path):
+async def speecht5(tiny_models: dict[str, Path]):
     npy = str(tiny_models["speaker_embedding"])
     voices = {"slt": 7306, "bdl": 1699, "mine": npy}
     async with InferenceService(
-        settings(tiny_models, loud_vocoder, speak_voices=voices, speak_voice="bdl"),
+        settings(tiny_models, speak_voices=voices, speak_voice="bdl"),
         models={"speak": str(tiny_models["speecht5"])},
     ) as service:
         yield service
@@ -191,7 +174,6 @@ async def test_speecht5_voices_sound_different(speecht5: InferenceService) -> No
 
 async def test_default_voice_before_the_model_kind_is_known(
     tiny_models: dict[str, Path],
-    loud_vocoder: Path,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -200,7 +182,7 @@ async def test_default_voice_before_the_model_kind_is_known(
     monkeypatch.setattr("inference.tasks.speak._peek_model_type", lambda model: None)
     model = shutil.copytree(tiny_models["speecht5"], tmp_path / "tts")
     async with InferenceService(
-        settings(tiny_models, loud_vocoder, speak_voice="bdl"), models={"speak": str(model)}
+        settings(tiny_models, speak_voice="bdl"), models={"speak": str(model)}
     ) as service:
         assert service.task("speak").voices() == ["default"]
         result = await service.run("speak", text="Hi", voice="default")
