@@ -40,7 +40,7 @@ class InferenceSettings(BaseSettings):
     preload: str = ""
 
     # Batching and backpressure defaults; TASK_LIMITS overrides them per task (JSON).
-    max_batch_size: int = Field(default=16, ge=1)
+    max_batch_size: int = Field(default=64, ge=1)
     max_wait_ms: float = Field(default=5.0, ge=0)
     max_queue: int = Field(default=64, ge=1)
     max_per_user: int = Field(default=2, ge=1)

@@ -213,6 +213,37 @@ def max_input_tokens(tokenizer: Any, model: Any, fallback: int = 512) -> int:
     return int(getattr(config, "max_position_embeddings", None) or fallback)
 
 
+#: Padded tokens per forward pass of an encoder on a CPU. A CPU's matrix multiplies are
+#: already efficient at a few hundred rows, so a bigger pass gains nothing, while passes of
+#: texts of similar length waste less work on padding: on distilbert-base (2 cores), a
+#: batch of 64 short texts ran ~15-25 % faster as length-sorted passes of <= 512 tokens.
+CPU_TOKENS_PER_PASS = 512
+
+
+def tokens_per_pass(placement: Placement) -> int | None:
+    """The padded-token budget of one encoder forward pass on ``placement``: None (one
+    pass for the whole batch) on a GPU, which wants the biggest pass it can get."""
+    return CPU_TOKENS_PER_PASS if placement.device.type == "cpu" else None
+
+
+def length_sorted_passes(lengths: Sequence[int], max_tokens: int | None) -> list[list[int]]:
+    """Group a batch's indices into forward passes, shortest texts first, so that each
+    pass holds at most ``max_tokens`` tokens once padded to its longest text (a text
+    longer than that runs alone). ``max_tokens=None`` gives one pass in input order."""
+    if max_tokens is None:
+        return [list(range(len(lengths)))] if lengths else []
+    passes: list[list[int]] = []
+    current: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if current and (len(current) + 1) * lengths[index] > max_tokens:
+            passes.append(current)
+            current = []
+        current.append(index)
+    if current:
+        passes.append(current)
+    return passes
+
+
 #: Where a sentence ends: after . ! ? (and closing quotes or brackets) and the spaces
 #: that follow, or at a line break.
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*\s+|\n\s*")

@@ -53,6 +53,7 @@ class NerResult(Result):
 class NerTask(Task[NerRequest, NerResult]):
     name = "ner"
     summary = "Find the people, places and organisations a text mentions."
+    max_batch_size = 32  # a long text is many windows: bound the rows of one batch
 
     def parse(self, text: Any = None, **extra: Any) -> NerRequest:
         reject_unknown(self.name, extra)

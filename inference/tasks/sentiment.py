@@ -17,8 +17,10 @@ from .base import (
     Task,
     as_int,
     clean_text,
+    length_sorted_passes,
     max_input_tokens,
     reject_unknown,
+    tokens_per_pass,
 )
 
 
@@ -80,16 +82,28 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
     ) -> list[SentimentResult | InferenceError]:
         clf: TextClassifier = models[self.model]
         texts = [r.text for r in requests]
-        lengths = [len(ids) for ids in clf.tokenizer(texts, verbose=False)["input_ids"]]
-        inputs = clf.tokenizer(
-            texts, padding=True, truncation=True, max_length=clf.max_tokens, return_tensors="pt"
-        ).to(clf.device)
-        with torch.inference_mode():
-            probabilities = clf.model(**inputs).logits.float().softmax(dim=-1).cpu()
+        # Tokenise once, unpadded; each forward pass pads only to its own longest text.
+        encoded = clf.tokenizer(texts, truncation=True, max_length=clf.max_tokens, verbose=False)
+        ids: list[list[int]] = encoded["input_ids"]
+        lengths = [len(row) for row in ids]
+        truncated = [
+            # only a text that fills the limit may have been cut: count its full length
+            n >= clf.max_tokens
+            and len(clf.tokenizer(text, verbose=False)["input_ids"]) > clf.max_tokens
+            for text, n in zip(texts, lengths, strict=True)
+        ]
+        probabilities: list[torch.Tensor] = [torch.empty(0)] * len(requests)
+        for indices in length_sorted_passes(lengths, tokens_per_pass(self.placement)):
+            rows = {key: [values[i] for i in indices] for key, values in encoded.items()}
+            inputs = clf.tokenizer.pad(rows, return_tensors="pt").to(clf.device)
+            with torch.inference_mode():
+                probs = clf.model(**inputs).logits.float().softmax(dim=-1).cpu()
+            for i, row in zip(indices, probs, strict=True):
+                probabilities[i] = row
 
         labels = clf.model.config.id2label
         results: list[SentimentResult | InferenceError] = []
-        for request, probs, length in zip(requests, probabilities, lengths, strict=True):
+        for request, probs, cut in zip(requests, probabilities, truncated, strict=True):
             ranked = sorted(
                 (LabelScore(labels[i], float(p)) for i, p in enumerate(probs.tolist())),
                 key=lambda item: item.score,
@@ -101,7 +115,7 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
                     label=best.label,
                     score=best.score,
                     scores=ranked[: request.top_k or None],
-                    truncated=length > clf.max_tokens,
+                    truncated=cut,
                 )
             )
         return results

@@ -1,0 +1,1 @@
+"""Benchmarks of the inference service (not part of the installed package)."""
