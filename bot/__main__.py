@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 from dotenv import load_dotenv
 from pydantic import ValidationError
@@ -41,6 +42,9 @@ def main() -> int:
     except discord.LoginFailure:
         log.error("Discord refused the token: check DISCORD_TOKEN.")
         return 2
+    except aiohttp.ClientConnectionError as exc:
+        log.error("Cannot reach Discord: %s", exc)
+        return 1
     return 0
 
 

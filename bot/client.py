@@ -17,6 +17,10 @@ from .settings import BotSettings
 
 log = logging.getLogger(__name__)
 
+# The bot never joins voice channels: no warning at start-up about voice libraries.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 #: The cogs loaded at start-up, one per family of commands.
 EXTENSIONS = (
     "cogs.analysis",
