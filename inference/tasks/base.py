@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from transformers import AutoTokenizer
+
 from ..device import Placement
 from ..errors import InferenceError, InvalidInput, ModelUnavailable
 from ..results import Result
@@ -102,6 +104,20 @@ class Task(ABC, Generic[RequestT, ResultT]):
         """Keyword arguments every ``from_pretrained`` call of this task takes."""
         kwargs: dict[str, Any] = {"token": self.settings.token()}
         return kwargs
+
+    def load_pretrained(
+        self, model_class: Any, model_id: str, *, fast_tokenizer: bool = False
+    ) -> tuple[Any, Any]:
+        """The tokenizer and model of ``model_id`` (an ``AutoModelFor...`` class), the model
+        on this task's device and dtype, in eval mode. ``fast_tokenizer`` refuses models
+        without a fast tokenizer (character offsets need one)."""
+        kwargs = self.pretrained_kwargs()
+        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
+        if fast_tokenizer and not tokenizer.is_fast:
+            raise ValueError("the model has no fast tokenizer (tokenizer.json)")
+        model = model_class.from_pretrained(model_id, dtype=self.placement.dtype, **kwargs)
+        model.to(self.placement.device).eval()
+        return tokenizer, model
 
 
 # -- input helpers, shared by every task's parse() --------------------------------

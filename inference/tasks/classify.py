@@ -11,7 +11,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+from transformers import AutoModelForSequenceClassification, pipeline
 
 from ..errors import InferenceError, InvalidInput, ModelUnavailable
 from ..results import Result
@@ -96,12 +96,7 @@ class ClassifyTask(Task[ClassifyRequest, ClassifyResult]):
         return (request.labels, request.template, request.multi_label)
 
     def load(self, model_id: str) -> ZeroShot:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_id, dtype=self.placement.dtype, **kwargs
-        )
-        model.to(self.placement.device).eval()
+        tokenizer, model = self.load_pretrained(AutoModelForSequenceClassification, model_id)
         # Without an "entailment" label the pipeline would silently score the wrong class.
         if not any(str(label).lower().startswith("entail") for label in model.config.label2id):
             raise ModelUnavailable(

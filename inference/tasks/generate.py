@@ -30,7 +30,6 @@ from typing import Any
 import torch
 from transformers import (
     AutoModelForCausalLM,
-    AutoTokenizer,
     LogitsProcessor,
     LogitsProcessorList,
     StoppingCriteria,
@@ -154,10 +153,7 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
         return GenerateRequest(prompt, tokens, temp, chosen, _continuation(continue_from))
 
     def load(self, model_id: str) -> LanguageModel:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(model_id, dtype=self.placement.dtype, **kwargs)
-        model.to(self.placement.device).eval()
+        tokenizer, model = self.load_pretrained(AutoModelForCausalLM, model_id)
         eos = model.generation_config.eos_token_id
         eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
         if tokenizer.eos_token_id is not None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+from transformers import AutoModelForTokenClassification, pipeline
 
 from ..errors import InferenceError
 from ..results import Result
@@ -60,15 +60,10 @@ class NerTask(Task[NerRequest, NerResult]):
         return NerRequest(text=clean_text(text))
 
     def load(self, model_id: str) -> Any:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        if not tokenizer.is_fast:
-            # Character offsets and windowed reading both need a fast tokenizer.
-            raise ValueError("the model has no fast tokenizer (tokenizer.json)")
-        model = AutoModelForTokenClassification.from_pretrained(
-            model_id, dtype=self.placement.dtype, **kwargs
+        # Character offsets and windowed reading both need a fast tokenizer.
+        tokenizer, model = self.load_pretrained(
+            AutoModelForTokenClassification, model_id, fast_tokenizer=True
         )
-        model.to(self.placement.device).eval()
         # The pipeline windows by the tokenizer's limit; some tokenizers have none set.
         window = max_input_tokens(tokenizer, model)
         tokenizer.model_max_length = window

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering
 
 from ..errors import InferenceError, InvalidInput
 from ..results import Result
@@ -98,14 +98,9 @@ class QaTask(Task[QaRequest, QaResult]):
         )
 
     def load(self, model_id: str) -> QaModel:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        if not tokenizer.is_fast:
-            raise ValueError("the model has no fast tokenizer (tokenizer.json)")
-        model = AutoModelForQuestionAnswering.from_pretrained(
-            model_id, dtype=self.placement.dtype, **kwargs
+        tokenizer, model = self.load_pretrained(
+            AutoModelForQuestionAnswering, model_id, fast_tokenizer=True
         )
-        model.to(self.placement.device).eval()
         window = min(WINDOW_TOKENS, max_input_tokens(tokenizer, model))
         return QaModel(tokenizer, model, window, self.placement.device)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification
 
 from ..errors import InferenceError
 from ..results import Result
@@ -64,12 +64,7 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
         )
 
     def load(self, model_id: str) -> TextClassifier:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_id, dtype=self.placement.dtype, **kwargs
-        )
-        model.to(self.placement.device).eval()
+        tokenizer, model = self.load_pretrained(AutoModelForSequenceClassification, model_id)
         return TextClassifier(
             tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers import AutoModelForSeq2SeqLM
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..results import Result
@@ -108,12 +108,7 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
         return (*self.models_for(request), request.length)
 
     def load(self, model_id: str) -> Summarizer:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        model = AutoModelForSeq2SeqLM.from_pretrained(
-            model_id, dtype=self.placement.dtype, **kwargs
-        )
-        model.to(self.placement.device).eval()
+        tokenizer, model = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
         # Every call passes min/max_new_tokens from the length preset; the model's own
         # min/max_length (56/142 for distilbart-cnn) would only clash with them.
         model.generation_config.min_length = None

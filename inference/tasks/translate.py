@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers import AutoModelForSeq2SeqLM
 
 from ..device import Placement
 from ..errors import InferenceError, InvalidInput, JobCancelled
@@ -215,12 +215,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
     # -- load and run -------------------------------------------------------------
 
     def load(self, model_id: str) -> Translator:
-        kwargs = self.pretrained_kwargs()
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        model = AutoModelForSeq2SeqLM.from_pretrained(
-            model_id, dtype=self.placement.dtype, **kwargs
-        )
-        model.to(self.placement.device).eval()
+        tokenizer, model = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
         return Translator(
             tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device
         )
