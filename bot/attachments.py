@@ -7,6 +7,7 @@ from pathlib import PurePath
 import discord
 
 from .errors import UserError
+from .render.base import byte_size
 
 #: The largest text file read from an attachment (bytes); the tasks bound the text again.
 MAX_TEXT_FILE_BYTES = 512 * 1024
@@ -24,8 +25,8 @@ async def read_text_attachment(
         )
     if attachment.size > max_bytes:
         raise UserError(
-            f"{attachment.filename} is {attachment.size / 1024:,.0f} KiB; "
-            f"the limit is {max_bytes / 1024:,.0f} KiB."
+            f"{attachment.filename} is {byte_size(attachment.size)}; "
+            f"the limit is {byte_size(max_bytes)}."
         )
     data = await attachment.read()
     try:
@@ -34,11 +35,21 @@ async def read_text_attachment(
         raise UserError(f"{attachment.filename} is not UTF-8 text.") from None
 
 
-async def text_or_file(text: str | None, file: discord.Attachment | None, what: str) -> str:
-    """Exactly one of a text option and a file option, as text."""
+async def text_or_file(
+    interaction: discord.Interaction,
+    text: str | None,
+    file: discord.Attachment | None,
+    what: str,
+) -> str:
+    """Exactly one of a text option and a file option, as text (``what`` names it in
+    errors). Downloading a file may take longer than Discord's 3 seconds, so the response
+    is deferred first (``run_job`` then skips its own defer); a bad file still ends as an
+    ephemeral error, and the error handler removes the public placeholder."""
     if text and file:
         raise UserError(f"Give the {what} as text or as a file, not both.")
     if file is not None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
         return await read_text_attachment(file)
     if not text:
         raise UserError(f"Give the {what}: type it, or attach a .txt or .md file.")

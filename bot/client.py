@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import discord
 from discord import app_commands
@@ -58,7 +57,6 @@ class PipelineBot(commands.Bot):
     ) -> None:
         self.settings = settings or BotSettings()
         self.service = service or InferenceService(self.settings)
-        self.started_at = time.monotonic()
         #: Command handlers waiting on a job; shutdown lets them tell their users.
         self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents

@@ -36,8 +36,6 @@ def user_message(error: BaseException) -> str | None:
         return f"⚠️ {error}"
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"🧊 Easy there! Try again in {error.retry_after:.0f} s."
-    if isinstance(error, app_commands.MissingPermissions):
-        return "🔒 You need the permission to manage messages for that."
     if isinstance(error, app_commands.CheckFailure):
         return f"🔒 {error}" if str(error) else "🔒 You can't use that here."
     return None

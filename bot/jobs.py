@@ -22,6 +22,7 @@ from inference import Job, Result
 
 from .errors import UserError
 from .render import Message, Reply, describe_wait, render
+from .render.base import byte_size
 
 if TYPE_CHECKING:
     from .client import PipelineBot
@@ -128,7 +129,7 @@ async def send_reply(
         if too_big:
             raise UserError(
                 f"The result ({too_big[0]}) is larger than this server's upload limit of "
-                f"{limit / 2**20:.0f} MiB."
+                f"{byte_size(limit)}."
             )
     if discord.utils.utcnow() - interaction.created_at > TOKEN_SAFE_AGE:
         await send_to_channel(interaction, reply)

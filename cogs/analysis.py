@@ -10,10 +10,21 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
 from bot.render import render
-from inference.tasks.classify import MAX_LABEL_CHARS, MAX_LABELS, MAX_TEMPLATE_CHARS
+from inference.tasks.classify import (
+    DEFAULT_TEMPLATE,
+    MAX_CHARS,
+    MAX_LABEL_CHARS,
+    MAX_LABELS,
+    MAX_TEMPLATE_CHARS,
+)
 
-TEXT = app_commands.Range[str, 1, 4000]
-LABELS = app_commands.Range[str, 1, 1000]
+#: The longest text of /sentiment and /ner: the longest message Discord lets anyone post
+#: (the tasks take more).
+TEXT_CHARS = 4000
+TEXT = app_commands.Range[str, 1, TEXT_CHARS]
+CLASSIFY_TEXT = app_commands.Range[str, 1, MAX_CHARS]
+#: Room for MAX_LABELS labels of MAX_LABEL_CHARS characters and a comma and space each.
+LABELS = app_commands.Range[str, 1, MAX_LABELS * (MAX_LABEL_CHARS + 2)]
 TEMPLATE = app_commands.Range[str, 2, MAX_TEMPLATE_CHARS]
 
 
@@ -24,13 +35,15 @@ class Analysis(PipelineCog):
         self.message_menu("Extract entities", self.ner_menu)
 
     @app_commands.command(name="sentiment")
-    @app_commands.describe(text="The text to judge (up to 4,000 characters)")
+    @app_commands.describe(text=f"The text to judge (up to {TEXT_CHARS:,} characters)")
     @app_commands.checks.dynamic_cooldown(user_cooldown)
     async def sentiment(self, interaction: discord.Interaction, text: TEXT) -> None:
         """Tell whether a text sounds positive or negative."""
         await self._sentiment(interaction, text)
 
-    async def sentiment_menu(self, interaction: discord.Interaction, message: discord.Message):
+    async def sentiment_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
         """Judge the sentiment of a message."""
         await self._sentiment(interaction, message_text(message))
 
@@ -40,13 +53,13 @@ class Analysis(PipelineCog):
         )
 
     @app_commands.command(name="ner")
-    @app_commands.describe(text="The text to find names in (up to 4,000 characters)")
+    @app_commands.describe(text=f"The text to find names in (up to {TEXT_CHARS:,} characters)")
     @app_commands.checks.dynamic_cooldown(user_cooldown)
     async def ner(self, interaction: discord.Interaction, text: TEXT) -> None:
         """Find the people, places and organisations a text names."""
         await self._ner(interaction, text)
 
-    async def ner_menu(self, interaction: discord.Interaction, message: discord.Message):
+    async def ner_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Find the people, places and organisations a message names."""
         await self._ner(interaction, message_text(message))
 
@@ -55,17 +68,18 @@ class Analysis(PipelineCog):
 
     @app_commands.command(name="classify")
     @app_commands.describe(
-        text="The text to sort (up to 4,000 characters)",
+        text=f"The text to sort (up to {MAX_CHARS:,} characters)",
         labels=f"The labels to choose from, comma-separated: 1 to {MAX_LABELS}, "
         f"up to {MAX_LABEL_CHARS} characters each",
         multi_label="Score each label on its own, so that several can fit (default: no)",
-        template='The hypothesis, {} standing for each label (default: "This example is {}.")',
+        template="The hypothesis, {} standing for each label, up to "
+        f'{MAX_TEMPLATE_CHARS} characters (default: "{DEFAULT_TEMPLATE}")',
     )
     @app_commands.checks.dynamic_cooldown(user_cooldown)
     async def classify(
         self,
         interaction: discord.Interaction,
-        text: TEXT,
+        text: CLASSIFY_TEXT,
         labels: LABELS,
         multi_label: bool = False,
         template: TEMPLATE | None = None,

@@ -64,6 +64,7 @@ class Generate(PipelineCog):
         )
 
     async def write(self, interaction: discord.Interaction, **inputs: Any) -> None:
+        """Run a /generate job for ``inputs`` and post its part with a Continue button."""
         await run_job(
             interaction,
             "generate",

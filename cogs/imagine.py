@@ -18,16 +18,13 @@ from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
 from bot.jobs import run_job
-from bot.render.imagine import render_image, request_from_embed
-from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_STEPS
+from bot.render.imagine import render_image, request_from_embed, size_choices
+from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_SIDE, MIN_STEPS
 
 PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
 STEPS = app_commands.Range[int, MIN_STEPS, MAX_STEPS]
 SEED = app_commands.Range[int, 0, MAX_SEED]
 SIZE = app_commands.Range[str, 1, 16]
-
-#: Sizes the size option suggests (those within IMAGINE_MAX_SIZE); any WxH may be typed.
-SIZES = ((512, 512), (768, 768), (1024, 1024), (512, 768), (768, 512), (768, 1024), (1024, 768))
 
 #: Why a model without a safety checker makes no image here, by IMAGINE_NSFW_POLICY.
 UNCHECKED = {
@@ -45,7 +42,8 @@ class Imagine(PipelineCog):
         negative=f"What to keep out of the image (up to {MAX_PROMPT_CHARS} characters)",
         steps=f"Denoising steps, {MIN_STEPS} to {MAX_STEPS} (default: the model's own)",
         seed=f"0 to {MAX_SEED}; the same seed and prompt give the same image (default: random)",
-        size="Width x height such as 512x768, multiples of 8 (default: the model's own size)",
+        size=f"Width x height like 512x768: multiples of 8, from {MIN_SIDE} to this bot's limit "
+        "(default: the model's size)",
     )
     @app_commands.checks.dynamic_cooldown(user_cooldown)
     async def imagine(
@@ -66,10 +64,7 @@ class Imagine(PipelineCog):
     async def size_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=name, value=value)
-            for name, value in size_suggestions(current, self.bot.settings.imagine_max_size)
-        ]
+        return size_choices(current, self.bot.settings.imagine_max_size)
 
     async def make(self, interaction: discord.Interaction, **inputs: Any) -> None:
         """Check the prompt and the channel, then run the job with a Cancel button and
@@ -194,23 +189,6 @@ def blocked_phrase(blocklist: str, prompt: str) -> str | None:
         if re.search(rf"(?<!\w){words}(?!\w)", prompt, re.IGNORECASE):
             return phrase
     return None
-
-
-def size_suggestions(typed: str, max_side: int) -> list[tuple[str, str]]:
-    """(name, value) choices for the size option: the common sizes within ``max_side``
-    that start with what was typed, and what was typed when it is a size of its own."""
-    typed = re.sub(r"\s+", "", typed.lower()).replace("×", "x").replace("*", "x")
-    sizes = [f"{w}x{h}" for w, h in SIZES if max(w, h) <= max_side]
-    if re.fullmatch(r"\d+x\d+", typed) and typed not in sizes:
-        sizes.insert(0, typed)  # the task validates it when the command runs
-    shapes = {0: "square", 1: "landscape", -1: "portrait"}
-    choices = []
-    for size in sizes:
-        if size.startswith(typed):
-            width, height = map(int, size.split("x"))
-            shape = shapes[(width > height) - (width < height)]
-            choices.append((f"{size} ({shape})", size))
-    return choices[:25]
 
 
 async def setup(bot: PipelineBot) -> None:

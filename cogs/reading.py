@@ -24,18 +24,6 @@ QUESTION = app_commands.Range[str, 1, MAX_QUESTION_CHARS]
 TEXT = app_commands.Range[str, 1, OPTION_CHARS]
 
 
-async def text_from(
-    interaction: discord.Interaction, text: str | None, file: discord.Attachment | None, what: str
-) -> str:
-    """The text option or the attached file's text. Downloading a file may take longer
-    than Discord's 3 seconds, so the response is deferred first (run_job then skips its
-    own defer); a bad file still ends as an ephemeral error, and the error handler removes
-    the public placeholder."""
-    if file is not None and not text and not interaction.response.is_done():
-        await interaction.response.defer(thinking=True)
-    return await text_or_file(text, file, what)
-
-
 class Reading(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
@@ -58,7 +46,7 @@ class Reading(PipelineCog):
         file: discord.Attachment | None = None,
     ) -> None:
         """Answer a question from a text or a document you give."""
-        text = await text_from(interaction, context, file, "context")
+        text = await text_or_file(interaction, context, file, "context")
         source = file.filename if file else ""
         await run_job(
             interaction,
@@ -85,10 +73,12 @@ class Reading(PipelineCog):
         length: Literal["short", "medium", "long"] = "medium",
     ) -> None:
         """Summarise a text or a document, short, medium or long."""
-        text = await text_from(interaction, text, file, "text")
+        text = await text_or_file(interaction, text, file, "text")
         await self._summarize(interaction, text, length, file.filename if file else "")
 
-    async def summarize_menu(self, interaction: discord.Interaction, message: discord.Message):
+    async def summarize_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
         """Summarise a message."""
         await self._summarize(interaction, message_text(message), "medium")
 

@@ -9,17 +9,16 @@ from bot.checks import user_cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-from bot.render.speak import render_fitted
+from bot.render.base import CHOICE_CHARS
+from bot.render.speak import render_fitted, voice_choices
 from inference import InferenceSettings
 
 #: The longest text the option takes: SPEAK_MAX_CHARS's default (the task checks the
 #: configured value again).
 TEXT_CHARS: int = InferenceSettings.model_fields["speak_max_chars"].default
-#: Discord's limits on an option's value and on autocomplete answers.
-CHOICE_CHARS = 100
-MAX_CHOICES = 25
 
 TEXT = app_commands.Range[str, 1, TEXT_CHARS]
+#: A voice is picked from the autocomplete list, whose values are this long at most.
 VOICE = app_commands.Range[str, 1, CHOICE_CHARS]
 
 
@@ -45,17 +44,9 @@ class Speak(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Answered from memory: voices() reads the settings (and, once, a local config).
-        typed = current.strip().lower()
-        voices = self.bot.service.task("speak").voices()
-        default = voices[0] if len(voices) > 1 else None  # marked only when there is a choice
-        matches = [v for v in voices if typed in v and len(v) <= CHOICE_CHARS]
-        matches.sort(key=lambda v: not v.startswith(typed))  # stable: prefixes first
-        return [
-            app_commands.Choice(name=choice_name(v, default=v == default), value=v)
-            for v in matches[:MAX_CHOICES]
-        ]
+        return voice_choices(self.bot.service.task("speak").voices(), current)
 
-    async def speak_menu(self, interaction: discord.Interaction, message: discord.Message):
+    async def speak_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Read a message aloud."""
         await self._speak(interaction, message_text(message))
 
@@ -71,12 +62,6 @@ class Speak(PipelineCog):
             voice=voice,
             render_result=lambda r: render_fitted(r, limit, text=text),
         )
-
-
-def choice_name(voice: str, *, default: bool) -> str:
-    """What the list shows for a voice: its name, marked when it is the default."""
-    marked = f"{voice} (default)"
-    return marked if default and len(marked) <= CHOICE_CHARS else voice
 
 
 async def setup(bot: PipelineBot) -> None:

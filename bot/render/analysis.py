@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Iterable, Sequence
 
 import discord
 
-from inference import InvalidInput
-from inference.tasks.base import clean_text
 from inference.tasks.classify import DEFAULT_TEMPLATE, ClassifyResult
 from inference.tasks.ner import Entity, NerResult
 from inference.tasks.sentiment import SentimentResult
@@ -25,9 +21,12 @@ from .base import (
     NEUTRAL,
     POSITIVE,
     Reply,
+    as_parsed,
     bar,
     clip,
+    escape,
     percent,
+    plural,
     quote,
     ranked_lines,
     render,
@@ -38,28 +37,8 @@ from .base import (
 ENTITY_TYPES = {"PER": "People", "LOC": "Places", "ORG": "Organisations", "MISC": "Other"}
 #: Characters the lists of entities may take in all, so that the marked text keeps room.
 ENTITY_LISTS_BUDGET = 3000
-
-# Markdown characters left unescaped after escape_markdown: those preceded by an even
-# number of backslashes (escape_markdown escapes "*" only when another "*" follows it).
-_UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`])")
-
-
-def escape(text: str) -> str:
-    """``text`` with every markdown character escaped, also in a slice of a longer text.
-
-    ``discord.utils.escape_markdown`` leaves a lone ``*`` (or ``_``, ``~``, ...) alone,
-    as nothing in its own string pairs with it; in a slice followed by our own ``**``
-    marks it would pair with those, so every such character is escaped here.
-    """
-    return _UNESCAPED.sub(r"\1\\\2", discord.utils.escape_markdown(text, ignore_links=False))
-
-
-def as_parsed(text: str) -> str:
-    """The text as the tasks read it (surrounding whitespace and control characters
-    removed): the text that result offsets refer to."""
-    with contextlib.suppress(InvalidInput):
-        return clean_text(text, max_chars=max(1, len(text)))
-    return text
+#: The note under a result of a model that read only the start of the text.
+TRUNCATED = "-# The text was longer than the model reads; only its start was used."
 
 
 @render.register
@@ -73,7 +52,7 @@ def _(result: SentimentResult, text: str = "") -> Reply:
     if text:
         lines.append(quote(text))
     if result.truncated:
-        lines.append("-# The text was longer than the model reads; only its start was used.")
+        lines.append(TRUNCATED)
     embed.description = "\n".join(lines)
     return Reply.one(embeds=[embed])
 
@@ -89,11 +68,10 @@ def _(result: NerResult, text: str = "") -> Reply:
         return Reply.one(embeds=[embed])
     for name, value in entity_lists(result.entities):
         embed.add_field(name=name, value=value, inline=True)
-    mentions = len(result.entities)
     distinct = sum(len(words) for words in result.groups.values())
     embed.set_footer(
-        text=f"{mentions} mention{'s' * (mentions != 1)} of "
-        f"{distinct} entit{'ies' if distinct != 1 else 'y'}"
+        text=f"{plural(len(result.entities), 'mention')} of "
+        f"{plural(distinct, 'entity', 'entities')}"
     )
     if text:
         room = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(embed) - 10)
@@ -193,6 +171,6 @@ def _(result: ClassifyResult, text: str = "") -> Reply:
     if result.template != DEFAULT_TEMPLATE:
         lines.append(f"-# Hypothesis: {escape(result.template)}")
     if result.truncated:
-        lines.append("-# The text was longer than the model reads; only its start was used.")
+        lines.append(TRUNCATED)
     embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
     return Reply.one(embeds=[embed])

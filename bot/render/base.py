@@ -1,18 +1,24 @@
-"""The rendering primitives: messages, replies, text splitting, embeds, bars, wait lines."""
+"""The rendering primitives: messages, replies, text splitting and escaping, embeds,
+bars, sizes and durations, autocomplete choices, wait lines."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import discord
+from discord import app_commands
 
+from inference import InvalidInput
 from inference.results import Result
 from inference.service import JobState, JobUpdate
+from inference.tasks.base import clean_text, looks_like_path
 
 # Discord's limits (developer docs, "Message" and "Embed limits").
 MESSAGE_CHARS = 2000
@@ -22,7 +28,9 @@ EMBED_FIELD_NAME = 256
 EMBED_FIELD_VALUE = 1024
 EMBED_FIELDS = 25
 EMBED_TOTAL = 6000
-MAX_FILES = 10
+#: Discord's limits on an autocomplete answer: choices, and characters of a name or value.
+MAX_CHOICES = 25
+CHOICE_CHARS = 100
 
 COLOUR = discord.Colour.blurple()
 POSITIVE = discord.Colour.green()
@@ -48,10 +56,6 @@ class Message:
 
     def discord_files(self) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files]
-
-    @property
-    def upload_bytes(self) -> int:
-        return sum(len(data) for _, data in self.files)
 
 
 @dataclass
@@ -81,7 +85,36 @@ def bar(fraction: float, width: int = 10) -> str:
 
 
 def percent(score: float) -> str:
+    """``0.314`` as ``31.4%``."""
     return f"{score * 100:.1f}%"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 chunk``, ``3 chunks``; ``words`` for an irregular plural (``entities``)."""
+    return f"{count:,} {word if count == 1 else words or word + 's'}"
+
+
+def byte_size(count: int) -> str:
+    """``300 bytes``, ``512 KiB``, ``8.5 MiB``."""
+    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
+
+
+def duration(seconds: float) -> str:
+    """``1 h 5 s``, ``2 d 3 h``: whole seconds, zero units left out."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
+
+
+def model_name(model_id: str) -> str:
+    """How a model is named to users: its Hub id, or a local directory's last part (the
+    server's paths are nobody's business)."""
+    return PurePath(model_id).name if looks_like_path(model_id) else model_id
 
 
 def clip(text: str, limit: int, ellipsis: str = "…") -> str:
@@ -92,6 +125,29 @@ def clip(text: str, limit: int, ellipsis: str = "…") -> str:
 def quote(text: str, limit: int = 300) -> str:
     """A short block quote of what the user sent, for context above a result."""
     return "\n".join(f"> {line}" for line in clip(text, limit).splitlines() or [""])
+
+
+# Markdown characters left unescaped after escape_markdown: those preceded by an even
+# number of backslashes (escape_markdown escapes "*" only when another "*" follows it).
+_UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`])")
+
+
+def escape(text: str) -> str:
+    """``text`` with every markdown character escaped, also in a slice of a longer text.
+
+    ``discord.utils.escape_markdown`` leaves a lone ``*`` (or ``_``, ``~``, ...) alone,
+    as nothing in its own string pairs with it; in a slice followed by our own ``**``
+    marks it would pair with those, so every such character is escaped here.
+    """
+    return _UNESCAPED.sub(r"\1\\\2", discord.utils.escape_markdown(text, ignore_links=False))
+
+
+def as_parsed(text: str) -> str:
+    """The text as the tasks read it (surrounding whitespace and control characters
+    removed): the text that result offsets refer to."""
+    with contextlib.suppress(InvalidInput):
+        return clean_text(text, max_chars=max(1, len(text)))
+    return text
 
 
 _FENCE = re.compile(r"^```(\S*)", re.MULTILINE)
@@ -162,14 +218,25 @@ def ranked_lines(items: Iterable[tuple[str, float]], limit: int = 10) -> str:
     return "\n".join(f"`{label:<{width}}` `{bar(s)}` {percent(s)}" for label, s in rows)
 
 
+def choices(options: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    """An autocomplete answer from (name, value) pairs, within Discord's limits: values
+    too long to send are left out, names clipped, MAX_CHOICES at most."""
+    kept: list[app_commands.Choice[str]] = []
+    for name, value in options:
+        if len(value) <= CHOICE_CHARS:
+            kept.append(app_commands.Choice(name=clip(name, CHOICE_CHARS), value=value))
+            if len(kept) == MAX_CHOICES:
+                break
+    return kept
+
+
 def describe_wait(update: JobUpdate, *, what: str = "request") -> str:
     """The line a waiting user sees: queue position, loading, or step progress."""
     if update.state is JobState.QUEUED:
         ahead = update.position or 0
         if ahead == 0:
             return f"⏳ Your {what} is next in line…"
-        plural = "request" if ahead == 1 else "requests"
-        return f"⏳ {ahead} {plural} ahead of yours…"
+        return f"⏳ {plural(ahead, 'request')} ahead of yours…"
     if update.state is JobState.LOADING:
         return "📦 Loading the model (the first request takes a little longer)…"
     if update.progress is None:
@@ -184,4 +251,5 @@ def describe_wait(update: JobUpdate, *, what: str = "request") -> str:
 
 
 def elapsed(seconds: float) -> str:
+    """``12 s elapsed``, or ``just started`` within the first second."""
     return f"{seconds:.0f} s elapsed" if seconds >= 1 else "just started"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import discord
 
@@ -29,6 +28,7 @@ from .base import (
     NEUTRAL,
     Message,
     Reply,
+    model_name,
     render,
     split_text,
 )
@@ -104,7 +104,7 @@ def footer_line(result: GenerateResult, max_tokens: int) -> str:
     parts.append(_FINISH.get(result.finish_reason, result.finish_reason))
     if result.truncated:
         parts.append("the model read only the end of the text")
-    parts.append(PurePath(result.model).name or result.model)
+    parts.append(model_name(result.model))
     return " · ".join(parts)
 
 

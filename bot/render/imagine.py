@@ -2,7 +2,8 @@
 
 An image goes out as a PNG attachment shown inside an embed that lists the prompt and
 parameters. The embed is also the record a Regenerate button reads back
-(``request_from_embed``), so that button needs no state on the bot's side.
+(``request_from_embed``), so that button needs no state on the bot's side. Size choices
+for autocomplete are made here too.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import re
 from typing import Any
 
 import discord
+from discord import app_commands
 from PIL import Image
 
 from inference.images import fit_png
 from inference.tasks.imagine import ImagineResult
 
 from ..errors import UserError
-from .base import COLOUR, NEUTRAL, Reply, render
+from .base import COLOUR, NEUTRAL, Reply, byte_size, choices, render
 
 #: Field names of the image embed; ``request_from_embed`` reads them back.
 SEED, STEPS, SIZE, TIME, NEGATIVE = "Seed", "Steps", "Size", "Time", "Negative prompt"
@@ -31,19 +33,23 @@ _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 _SIZE = re.compile(r"\d+x\d+")
 _NUMBER = re.compile(r"\d+")
 
+#: Sizes the size option suggests (those within IMAGINE_MAX_SIZE); any WxH may be typed.
+SIZES = ((512, 512), (768, 768), (1024, 1024), (512, 768), (768, 512), (768, 1024), (1024, 768))
+
 WITHHELD = (
     "🙈 The model's safety checker flagged this image, so it is not shown. "
     "Try rewording the prompt, or another seed."
 )
 
 
-def escape(text: str) -> str:
-    """``text`` with its markdown escaped, to show as typed in an embed."""
+def escape_prompt(text: str) -> str:
+    """``text`` with its markdown escaped, to show as typed in an embed and to read back
+    exactly with ``unescape_prompt`` (``base.escape`` need not be reversible)."""
     return _MARKDOWN.sub(r"\\\1", text)
 
 
-def unescape(text: str) -> str:
-    """The inverse of ``escape``."""
+def unescape_prompt(text: str) -> str:
+    """The inverse of ``escape_prompt``."""
     return _ESCAPED.sub(r"\1", text)
 
 
@@ -56,13 +62,13 @@ def _(
     png = png or result.png
     if png is None:
         return Reply.one(embeds=[discord.Embed(description=WITHHELD, colour=NEUTRAL)])
-    embed = discord.Embed(description=escape(result.prompt), colour=COLOUR)
+    embed = discord.Embed(description=escape_prompt(result.prompt), colour=COLOUR)
     embed.add_field(name=SEED, value=f"`{result.seed}`")
     embed.add_field(name=STEPS, value=str(result.steps))
     embed.add_field(name=SIZE, value=result.size)
     embed.add_field(name=TIME, value=f"{result.seconds:.1f} s")
     if result.negative_prompt:
-        embed.add_field(name=NEGATIVE, value=escape(result.negative_prompt), inline=False)
+        embed.add_field(name=NEGATIVE, value=escape_prompt(result.negative_prompt), inline=False)
     embed.set_image(url=f"attachment://{result.filename}")
     notes = [result.model, f"guidance {result.guidance:g}"]
     width, height = png_size(png)
@@ -100,12 +106,12 @@ def request_from_embed(embed: discord.Embed) -> dict[str, Any] | None:
     if not embed.description or size is None or steps is None:
         return None
     request: dict[str, Any] = {
-        "prompt": unescape(embed.description),
+        "prompt": unescape_prompt(embed.description),
         "steps": int(steps[0]),
         "size": size[0],
     }
     if fields.get(NEGATIVE):
-        request["negative_prompt"] = unescape(fields[NEGATIVE])
+        request["negative_prompt"] = unescape_prompt(fields[NEGATIVE])
     return request
 
 
@@ -115,10 +121,17 @@ def png_size(png: bytes) -> tuple[int, int]:
         return image.size
 
 
-def byte_size(count: int) -> str:
-    """``512 bytes``, ``12 KiB``, ``8 MiB``."""
-    if count < 2**10:
-        return f"{count} bytes"
-    if count < 2**20:
-        return f"{count / 2**10:.0f} KiB"
-    return f"{count / 2**20:.0f} MiB"
+def size_choices(typed: str, max_side: int) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices for the size option: the common ``SIZES`` within ``max_side``
+    that start with what was typed, and what was typed when it is a size of its own."""
+    typed = re.sub(r"\s+", "", typed.lower()).replace("×", "x").replace("*", "x")
+    sizes = [f"{w}x{h}" for w, h in SIZES if max(w, h) <= max_side]
+    if _SIZE.fullmatch(typed) and typed not in sizes:
+        sizes.insert(0, typed)  # the task validates it when the command runs
+    shapes = {0: "square", 1: "landscape", -1: "portrait"}
+    options = []
+    for size in sizes:
+        if size.startswith(typed):
+            width, height = map(int, size.split("x"))
+            options.append((f"{size} ({shapes[(width > height) - (width < height)]})", size))
+    return choices(options)

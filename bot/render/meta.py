@@ -9,7 +9,7 @@ from discord import app_commands
 
 from inference.service import ServiceStatus
 
-from .base import COLOUR, EMBED_FIELD_VALUE, clip
+from .base import COLOUR, EMBED_FIELD_VALUE, clip, duration
 
 
 def help_embed(
@@ -26,6 +26,7 @@ def help_embed(
 
 
 def status_embed(status: ServiceStatus) -> discord.Embed:
+    """The device, uptime, busy queues, loaded models and any that failed to load."""
     embed = discord.Embed(title="Status", colour=COLOUR)
     embed.add_field(name="Device", value=status.device, inline=False)
     embed.add_field(name="Uptime", value=duration(status.uptime_s))
@@ -47,11 +48,3 @@ def status_embed(status: ServiceStatus) -> discord.Embed:
         failed = "\n".join(f"{m}: {reason}" for m, reason in status.failed_models.items())
         embed.add_field(name="Unavailable", value=clip(failed, EMBED_FIELD_VALUE), inline=False)
     return embed
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"

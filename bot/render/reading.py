@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePath
 
 import discord
 
-from inference.tasks.base import looks_like_path
 from inference.tasks.qa import QaResult
 from inference.tasks.summarize import SummarizeResult
 
-from .analysis import as_parsed, escape
 from .base import (
     EMBED_DESCRIPTION,
     NEUTRAL,
     POSITIVE,
     Reply,
+    as_parsed,
     bar,
     clip,
+    escape,
+    model_name,
     percent,
+    plural,
     quote,
     render,
     text_messages,
@@ -30,12 +31,6 @@ CONTEXT_CHARS = 250
 
 # Where a sentence ends: . ! ? (with closing quotes or brackets) and a space, or a line break.
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*(?=\s)|\n")
-
-
-def model_name(model_id: str) -> str:
-    """How a model is named to users: its Hub id, or a local directory's last part (the
-    server's paths are nobody's business)."""
-    return PurePath(model_id).name if looks_like_path(model_id) else model_id
 
 
 # -- /qa ------------------------------------------------------------------------------
@@ -97,11 +92,9 @@ def answer_in_context(context: str, start: int, end: int) -> str:
 
 @render.register
 def _(result: SummarizeResult, model: str = "", source: str = "") -> Reply:
-    chunks = f"{result.chunks} chunk{'s' * (result.chunks != 1)}"
-    rounds = f"{result.rounds} round{'s' * (result.rounds != 1)}"
     footer = [
         f"From {source}" if source else "",
-        f"{chunks}, {rounds}",
+        f"{plural(result.chunks, 'chunk')}, {plural(result.rounds, 'round')}",
         f"{result.input_tokens:,} → {result.output_tokens:,} tokens",
         model_name(model) if model else "",
     ]

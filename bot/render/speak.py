@@ -3,7 +3,8 @@
 The recording goes out as a WAV attachment, which Discord shows with a player. A WAV
 larger than the interaction's upload limit is resampled down (in a thread) until it
 fits, and the reply says so; when even the lowest rate is too big, the user is told
-to try a shorter text instead of seeing a failed upload.
+to try a shorter text instead of seeing a failed upload. Voice choices for autocomplete
+are made here too.
 """
 
 from __future__ import annotations
@@ -14,14 +15,25 @@ import io
 
 import discord
 import soundfile as sf
+from discord import app_commands
 
 from inference.audio import fit_wav
 from inference.tasks.speak import SpeakResult
 
 from ..errors import UserError
-from .analysis import escape
-from .base import COLOUR, EMBED_DESCRIPTION, Reply, clip, quote, render
-from .meta import duration
+from .base import (
+    CHOICE_CHARS,
+    COLOUR,
+    EMBED_DESCRIPTION,
+    Reply,
+    byte_size,
+    choices,
+    clip,
+    duration,
+    escape,
+    quote,
+    render,
+)
 
 
 @render.register
@@ -55,7 +67,7 @@ async def render_fitted(result: SpeakResult, max_bytes: int, text: str = "") -> 
     if fitted is None:
         raise UserError(
             f"The recording ({speech_length(result.duration_s)}) is too large for this "
-            f"server's upload limit of {size(max_bytes)}, even at a lower quality; "
+            f"server's upload limit of {byte_size(max_bytes)}, even at a lower quality; "
             "try a shorter text."
         )
     wav, rate = fitted
@@ -75,12 +87,21 @@ def speech_length(seconds: float) -> str:
 
 
 def khz(rate: int) -> str:
+    """``16000`` as ``16 kHz``."""
     return f"{rate / 1000:g} kHz"
 
 
-def size(num_bytes: int) -> str:
-    """``10 MiB``, ``512 KiB`` or ``300 bytes``."""
-    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
-        if num_bytes >= scale:
-            return f"{num_bytes / scale:.3g} {unit}"
-    return f"{num_bytes} bytes"
+def voice_choices(voices: list[str], typed: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete choices for the voice option: the ``voices`` (default first) that
+    contain what was typed, those that start with it first; the default is marked when
+    there is a choice."""
+    typed = typed.strip().lower()
+    default = voices[0] if len(voices) > 1 else None
+    matches = sorted((v for v in voices if typed in v), key=lambda v: not v.startswith(typed))
+    return choices((voice_label(v, default=v == default), v) for v in matches)
+
+
+def voice_label(voice: str, *, default: bool) -> str:
+    """What the list shows for a voice: its name, marked when it is the default."""
+    marked = f"{voice} (default)"
+    return marked if default and len(marked) <= CHOICE_CHARS else voice

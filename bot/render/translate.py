@@ -9,7 +9,6 @@ own). Language choices for autocomplete are made here too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import PurePath
 
 import discord
 from discord import app_commands
@@ -26,7 +25,9 @@ from .base import (
     EMBED_TOTAL,
     Message,
     Reply,
+    choices,
     clip,
+    model_name,
     render,
     split_text,
 )
@@ -34,9 +35,6 @@ from .base import (
 #: Characters the original and the intermediate stages may take in all, so that the
 #: translation itself keeps most of the embed.
 STAGES_BUDGET = 2400
-#: Discord's limits on an autocomplete answer.
-MAX_CHOICES = 25
-CHOICE_CHARS = 100
 
 
 @render.register
@@ -71,7 +69,7 @@ def _(
             value=clip(value.strip(), per_field) or "—",
             inline=False,
         )
-    models = ", ".join(dict.fromkeys(PurePath(stage.model).name for stage in result.stages))
+    models = ", ".join(dict.fromkeys(model_name(stage.model) for stage in result.stages))
     embed.set_footer(text=clip(" · ".join(filter(None, [note, models])), 1000))
 
     final = result.text.strip() or "*(The model gave back no text.)*"
@@ -98,10 +96,4 @@ def language_choices(
     matches = suggest_languages(last, limit=len(LANGUAGES))
     if usable is not None:
         matches = [(code, name) for code, name in matches if usable(code)] or matches
-    choices = []
-    for code, name in matches:
-        value = prefix + code
-        if len(value) <= CHOICE_CHARS:
-            label = clip(f"{value} ({name})", CHOICE_CHARS)
-            choices.append(app_commands.Choice(name=label, value=value))
-    return choices[:MAX_CHOICES]
+    return choices((f"{prefix}{code} ({name})", prefix + code) for code, name in matches)

@@ -53,6 +53,21 @@ async def test_help_lists_every_command_with_its_description(
     assert "Tell whether a text sounds positive or negative." in text
 
 
+async def test_every_command_and_option_is_described_in_full(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    # discord.py cuts a description past Discord's 100 characters with "…": none may be.
+    await start_bot()
+    for command in fake_discord.guild_commands[fake_discord.guild.id]:
+        if command.get("type", 1) != 1:  # message menus have no description
+            continue
+        described = [command, *command.get("options", [])]
+        for item in described:
+            assert item["description"], (command["name"], item["name"])
+            assert len(item["description"]) <= 100, (command["name"], item["name"])
+            assert not item["description"].endswith("…"), (command["name"], item["name"])
+
+
 async def test_status_shows_device_models_and_queues(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from bot.client import PipelineBot
-from bot.render.imagine import escape, unescape
+from bot.render.imagine import escape_prompt, unescape_prompt
 from inference import InferenceService, InferenceSettings
 from tests.bot.conftest import BotFactory, ModelGate, final_message
 from tests.fakediscord import FakeDiscord
@@ -110,14 +110,14 @@ async def test_png_of_the_requested_size_in_an_embed_with_its_parameters(
     name = message.files[0].filename
     assert name.endswith("-7.png") and name.startswith("a-red-fox-in-the-snow")
     assert embed["image"]["url"] == f"attachment://{name}"
-    assert unescape(embed["description"]) == prompt
+    assert unescape_prompt(embed["description"]) == prompt
     assert "\\*fox\\*" in embed["description"]  # shows as typed, not in italics
     assert fields(message) | {"Time": ""} == {
         "Seed": "`7`",
         "Steps": "3",
         "Size": "64x64",
         "Time": "",
-        "Negative prompt": escape("blurry, _dark_"),
+        "Negative prompt": escape_prompt("blurry, _dark_"),
     }
     assert fields(message)["Time"].endswith(" s")
     assert "imagine" in embed["footer"]["text"]  # the model, by its directory's name

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.render.base import (
+    CHOICE_CHARS,
     EMBED_DESCRIPTION,
+    MAX_CHOICES,
     MESSAGE_CHARS,
     bar,
+    byte_size,
+    choices,
     clip,
     describe_wait,
+    duration,
+    model_name,
+    plural,
     split_text,
     text_messages,
 )
@@ -65,6 +74,40 @@ def test_bar_and_clip() -> None:
     assert bar(2.0) == "█" * 10
     assert clip("abcdef", 4) == "abc…"
     assert clip("abc", 4) == "abc"
+
+
+def test_sizes_durations_and_plurals() -> None:
+    assert [byte_size(n) for n in (300, 512 * 2**10, 1000 * 2**10, 8 * 2**20 + 2**19)] == [
+        "300 bytes",
+        "512 KiB",
+        "1000 KiB",
+        "8.5 MiB",
+    ]
+    assert [duration(s) for s in (0, 65, 3605, 2 * 86400 + 3 * 3600)] == [
+        "0 s",
+        "1 min 5 s",
+        "1 h 5 s",
+        "2 d 3 h",
+    ]
+    assert [plural(1, "chunk"), plural(3, "chunk"), plural(2, "entity", "entities")] == [
+        "1 chunk",
+        "3 chunks",
+        "2 entities",
+    ]
+
+
+def test_models_are_named_without_the_servers_paths(tmp_path: Path) -> None:
+    assert model_name("Helsinki-NLP/opus-mt-en-fr") == "Helsinki-NLP/opus-mt-en-fr"
+    assert model_name(str(tmp_path / "models" / "tiny-gpt2")) == "tiny-gpt2"
+
+
+def test_choices_stay_within_discords_limits() -> None:
+    options = [("long " * 30, "a"), ("b", "x" * (CHOICE_CHARS + 1))]
+    options += [(f"n{i}", f"v{i}") for i in range(40)]
+    answer = choices(options)
+    assert len(answer) == MAX_CHOICES
+    assert len(answer[0].name) <= CHOICE_CHARS and answer[0].value == "a"
+    assert all(len(c.value) <= CHOICE_CHARS for c in answer)  # the long value is left out
 
 
 @pytest.mark.parametrize(
