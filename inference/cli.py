@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import transformers
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from .errors import InferenceError
 from .service import InferenceService
@@ -45,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args, extra = parser.parse_known_args(argv)
     if args.command == "tasks":
-        settings = InferenceSettings()
+        try:
+            settings = InferenceSettings()
+        except (ValidationError, SettingsError) as exc:
+            print(f"error: {_settings_error(exc)}", file=sys.stderr)
+            return EXIT_USAGE
         for name, cls in TASKS.items():
             print(f"{name:<10} {cls.summary}  [{settings.model_for(name)}]")
         return 0
@@ -60,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         payload = asyncio.run(_run_once(args, options))
     except InferenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValidationError, SettingsError) as exc:  # a setting in the environment or .env
+        print(f"error: {_settings_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # --out could not be written
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
@@ -88,6 +97,16 @@ async def _run_once(args: argparse.Namespace, options: dict[str, Any]) -> dict[s
         payload["path"] = str(path)
     payload.setdefault("seconds", round(elapsed, 3))
     return payload
+
+
+def _settings_error(exc: ValidationError | SettingsError) -> str:
+    """One line from pydantic's report: ``setting MAX_QUEUE: Input should be ...``."""
+    if isinstance(exc, SettingsError):  # a JSON setting that is not JSON, say
+        return f"{exc} ({exc.__cause__})" if exc.__cause__ else str(exc)
+    first = exc.errors()[0]
+    name, *inside = [str(part) for part in first["loc"]] or ["?"]
+    where = f" ({'.'.join(inside)})" if inside else ""
+    return f"setting {name.upper()}{where}: {first['msg']}"
 
 
 def _quiet_libraries() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -25,6 +25,13 @@ class Placement:
 
     device: torch.device
     dtype: torch.dtype
+    #: Whether DTYPE=auto chose ``dtype`` (then a task may choose another, see
+    #: ``Task.half_precision``) rather than the operator.
+    dtype_is_auto: bool = False
+
+    def in_dtype(self, dtype: torch.dtype) -> Placement:
+        """The same device with another dtype."""
+        return replace(self, dtype=dtype)
 
     @property
     def is_cuda(self) -> bool:
@@ -42,7 +49,8 @@ def resolve_placement(device: str = "auto", dtype: str = "auto") -> Placement:
 
     ``auto`` picks CUDA, then Apple MPS, then CPU; the ``auto`` dtype is fp16 on
     CUDA (half the memory, tensor cores) and fp32 elsewhere, where half precision
-    is slow or unsupported.
+    is slow or unsupported. Tasks whose models misbehave in fp16 keep fp32 under
+    ``auto`` (``Task.half_precision``).
     """
     device = (device or "auto").strip().lower()
     if device == "auto":
@@ -68,4 +76,4 @@ def resolve_placement(device: str = "auto", dtype: str = "auto") -> Placement:
         torch_dtype = _DTYPES[dtype]
     else:
         raise InvalidInput(f"Unknown DTYPE {dtype!r}: use auto, float32, float16 or bfloat16.")
-    return Placement(torch_device, torch_dtype)
+    return Placement(torch_device, torch_dtype, dtype_is_auto=dtype == "auto")

@@ -186,7 +186,10 @@ class _Context:
         self._jobs = jobs
 
     def progress(self, index: int, done: int, total: int) -> None:
-        self._loop.call_soon_threadsafe(self._jobs[index]._set_progress, done, total)
+        # The loop is closed when the service shut down under a running batch; the batch
+        # must still end normally (its results are discarded).
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._jobs[index]._set_progress, done, total)
 
     def cancelled(self, index: int) -> bool:
         return self._jobs[index].done
@@ -228,16 +231,23 @@ class _Lane:
                 f"{self.retry_after():.0f} s.",
                 retry_after=self.retry_after(),
             )
-        user = job.user if job.user is not None else ("anonymous", job.seq)
-        job.round = max(self._round, self._next_round.get(user, 0))
-        self._next_round[user] = job.round + 1
+        if job.user is None:  # every anonymous request is a user of its own
+            job.round = self._round
+        else:
+            job.round = max(self._round, self._next_round.get(job.user, 0))
+            self._next_round[job.user] = job.round + 1
         self.queue.append(job)
         self._wakeup.set()
         self._notify_queued()
 
     def forget(self, job: Job) -> None:
+        """Take a cancelled or expired job out of the queue. When it was its user's last
+        one, the user gets its round back: cancelling must not send their next request
+        behind everyone else's."""
         if job in self.queue:
             self.queue.remove(job)
+            if job.user is not None and self._next_round.get(job.user) == job.round + 1:
+                self._next_round[job.user] = job.round
             self._notify_queued()
 
     def retry_after(self) -> float:
@@ -341,6 +351,9 @@ class _Lane:
             )
         outcomes: list[Any] = []
         for job in batch:
+            if job.done:  # cancelled or timed out meanwhile: no need to run it again
+                outcomes.append(JobCancelled("The request was cancelled."))
+                continue
             try:
                 outcomes += self.task.run_batch(models, [job.request], _Context(loop, [job]))
             except Exception as exc:
@@ -424,6 +437,9 @@ class InferenceService:
         for lane in self._lanes.values():
             await lane.close()
         self._lanes.clear()
+        for loading in self._loading.values():  # its thread finishes; the model is dropped
+            loading.cancel()
+        self._loading.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -547,7 +563,10 @@ class InferenceService:
             return self._cache[key]
         failed = self._failed.get(key)
         if failed and time.monotonic() - failed[0] < LOAD_FAILURE_TTL_S:
-            raise failed[1]
+            # A fresh error each time: raising the remembered one again and again would
+            # grow its traceback (and keep every caller's frames alive) for the whole TTL.
+            error = failed[1]
+            raise ModelUnavailable(error.task, error.model, error.reason)
         if key not in self._loading:
             self._loading[key] = asyncio.ensure_future(self._load(task, model_id))
         try:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from transformers import AutoTokenizer
+import torch
+from transformers import AutoConfig, AutoTokenizer
 
 from ..device import Placement
 from ..errors import InferenceError, InvalidInput, ModelUnavailable
@@ -70,9 +71,14 @@ class Task(ABC, Generic[RequestT, ResultT]):
     max_batch_size: ClassVar[int] = 64
     #: The job time limit, when this task needs another one than JOB_TIMEOUT_S.
     timeout_s: ClassVar[float | None] = None
+    #: Whether this task's models run well in float16. False keeps them in float32 where
+    #: DTYPE=auto would pick float16 (CUDA); an explicit DTYPE=float16 is still obeyed.
+    half_precision: ClassVar[bool] = True
 
     def __init__(self, model: str, placement: Placement, settings: InferenceSettings) -> None:
         self.model = model
+        if not self.half_precision and placement.dtype_is_auto:
+            placement = placement.in_dtype(torch.float32)
         self.placement = placement
         self.settings = settings
 
@@ -110,12 +116,17 @@ class Task(ABC, Generic[RequestT, ResultT]):
     ) -> tuple[Any, Any]:
         """The tokenizer and model of ``model_id`` (an ``AutoModelFor...`` class), the model
         on this task's device and dtype, in eval mode. ``fast_tokenizer`` refuses models
-        without a fast tokenizer (character offsets need one)."""
+        without a fast tokenizer (character offsets need one). A checkpoint trained for
+        another task is refused (see ``check_checkpoint_kind``)."""
         kwargs = self.pretrained_kwargs()
+        config = AutoConfig.from_pretrained(model_id, **kwargs)
+        check_checkpoint_kind(model_class, config)
         tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
         if fast_tokenizer and not tokenizer.is_fast:
             raise ValueError("the model has no fast tokenizer (tokenizer.json)")
-        model = model_class.from_pretrained(model_id, dtype=self.placement.dtype, **kwargs)
+        model = model_class.from_pretrained(
+            model_id, config=config, dtype=self.placement.dtype, **kwargs
+        )
         model.to(self.placement.device).eval()
         return tokenizer, model
 
@@ -134,6 +145,10 @@ def clean_text(value: Any, name: str = "text", *, max_chars: int = MAX_TEXT_CHAR
             raise InvalidInput(f"The {name} is binary data, not UTF-8 text.") from None
     if value is None or not isinstance(value, str):
         raise InvalidInput(f"Please give some {name}.")
+    try:  # lone surrogates: undecodable bytes from a shell, or a broken JSON escape
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"The {name} is binary data, not UTF-8 text.") from None
     if "\x00" in value or len(_CONTROL.findall(value)) > max(8, len(value) // 20):
         raise InvalidInput(f"The {name} looks like binary data, not text.")
     value = _CONTROL.sub("", value).strip()
@@ -217,6 +232,25 @@ def check_model_source(task: str, model_id: str) -> None:
         raise ModelUnavailable(task, model_id, "not a directory")
     if not any(path.glob("*.json")):
         raise ModelUnavailable(task, model_id, "the directory holds no model (no config files)")
+
+
+def check_checkpoint_kind(model_class: Any, config: Any) -> None:
+    """Refuse, with a one-line ``ValueError``, a checkpoint that ``model_class`` (an
+    ``AutoModelFor...`` class) cannot load as trained: a model type it has no class for,
+    or weights saved for another task (``config.architectures``, say a token classifier
+    given to question answering), which would load with a random head and answer
+    nonsense. Checkpoints that name no architecture are let through."""
+    # The auto class's {model_type: class name} table; private, so skip the check if it moves.
+    names = getattr(getattr(model_class, "_model_mapping", None), "_model_mapping", None)
+    if not isinstance(names, Mapping):
+        return
+    kind = model_class.__name__.removeprefix("AutoModelFor")
+    if config.model_type not in names:
+        raise ValueError(f"a {config.model_type!r} model cannot be a {kind} model")
+    known = {n for v in names.values() for n in ((v,) if isinstance(v, str) else v)}
+    trained_as = list(getattr(config, "architectures", None) or [])
+    if trained_as and not known.intersection(trained_as):
+        raise ValueError(f"it is a {trained_as[0]} checkpoint, not a {kind} model")
 
 
 def max_input_tokens(tokenizer: Any, model: Any, fallback: int = 512) -> int:

@@ -177,6 +177,7 @@ def _labels(value: Any) -> tuple[str, ...]:
             continue  # "a,,b" or a trailing comma
         if len(label) > MAX_LABEL_CHARS:
             raise InvalidInput(f"A label may have at most {MAX_LABEL_CHARS} characters.")
+        label = clean_text(label, "label", max_chars=MAX_LABEL_CHARS)  # binary, broken text
         labels.setdefault(label.casefold(), label)
     if not labels:
         raise InvalidInput("Please give some labels, separated by commas.")

@@ -285,8 +285,8 @@ def _decode_after(tokenizer: Any, prompt_ids: list[int], new_ids: list[int]) -> 
 def _continuation(value: Any) -> str:
     """``continue_from``: the text so far, only its last MAX_CONTINUE_CHARS when long.
     Its leading spaces are kept: they are part of what the model wrote after the prompt."""
-    if value is None or value == "":
-        return ""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""  # nothing so far (a part that was only blank lines): a new text
     if isinstance(value, str):
         value = value[-MAX_CONTINUE_CHARS:]
     text = clean_text(value, "continue_from", max_chars=MAX_CONTINUE_CHARS)

@@ -176,6 +176,10 @@ def _windows(qa: QaModel, request: QaRequest) -> list[dict[str, Any]]:
         cls_id = tokenizer.cls_token_id
         window["cls"] = input_ids.index(cls_id) if cls_id in input_ids else 0
         windows.append(window)
+    # A context of characters the tokenizer drops (zero-width spaces, combining marks,
+    # private-use characters) leaves no token an answer could start at.
+    if not any(offset is not None for window in windows for offset in window["offsets"]):
+        raise InvalidInput("The context has no words the model can read.")
     return windows
 
 

@@ -149,6 +149,9 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
     max_batch_size = 8
     #: Long texts with SpeechT5 on a CPU take a while (it is autoregressive).
     timeout_s = 300.0
+    #: VITS (its flow and spline duration predictor) and SpeechT5 with its vocoder are
+    #: known to give NaNs, noise or dtype errors in float16, and both are small: float32.
+    half_precision = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

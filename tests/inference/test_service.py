@@ -66,6 +66,9 @@ class EchoTask(Task[str, EchoResult]):
         type(self).batches.append(list(requests))
         if "explode" in requests:
             raise RuntimeError("the model broke on this input")
+        if "explode late" in requests:
+            assert self.gate.wait(10), "test never opened the gate"
+            raise RuntimeError("the model broke at the end of the batch")
         for step in range(3):
             ctx.progress(0, step + 1, 3)
             time.sleep(self.step_seconds)
@@ -323,3 +326,78 @@ async def test_close_cancels_waiting_jobs(echo: type[EchoTask]) -> None:
 def test_unknown_task_in_model_overrides() -> None:
     with pytest.raises(UnknownTask):
         InferenceService(InferenceSettings(_env_file=None), models={"nope": "x"})
+
+
+async def test_cancelling_gives_the_user_their_round_back(echo: type[EchoTask]) -> None:
+    echo.gate.clear()
+    settings = InferenceSettings(_env_file=None, max_wait_ms=0, max_per_user=10)
+    service = InferenceService(
+        settings, models={"echo": "m"}, limits={"echo": TaskLimits(max_batch_size=1)}
+    )
+    async with service:
+        blocker = service.submit("echo", user="z", text="blocker")
+        await wait_until(lambda: blocker.state is JobState.RUNNING)
+        ann0 = service.submit("echo", user="ann", text="ann0")
+        ann1 = service.submit("echo", user="ann", text="ann1")
+        bob0 = service.submit("echo", user="bob", text="bob0")
+        assert ann1.cancel()
+        ann2 = service.submit("echo", user="ann", text="ann2")  # in ann1's round, not after it
+        bob1 = service.submit("echo", user="bob", text="bob1")
+        assert [j.position for j in (ann0, bob0, ann2, bob1)] == [0, 1, 2, 3]
+        echo.gate.set()
+        await asyncio.gather(*(j.result() for j in (blocker, ann0, bob0, ann2, bob1)))
+
+
+async def test_anonymous_requests_leave_no_fairness_state(echo: type[EchoTask]) -> None:
+    async with make_service(max_batch_size=8) as service:
+        await asyncio.gather(*(service.run("echo", text=f"t{i}") for i in range(40)))
+        assert service._lanes["echo"]._next_round == {}
+
+
+async def test_remembered_load_failure_is_a_fresh_error_each_time(echo: type[EchoTask]) -> None:
+    async with InferenceService(
+        InferenceSettings(_env_file=None), models={"echo": "broken"}
+    ) as service:
+        errors = []
+        for _ in range(3):
+            with pytest.raises(ModelUnavailable) as info:
+                await service.run("echo", text="x")
+            errors.append(info.value)
+    assert echo.loads == ["broken"]
+    assert len({id(e) for e in errors}) == 3  # one shared error would pile up tracebacks
+    assert {str(e) for e in errors} == {str(errors[0])}
+
+
+async def test_retry_after_a_failed_batch_skips_cancelled_jobs(echo: type[EchoTask]) -> None:
+    echo.gate.clear()
+    async with make_service(max_batch_size=2) as service:
+        jobs = [service.submit("echo", text=t) for t in ("calm", "explode late")]
+        await wait_until(lambda: all(j.state is JobState.RUNNING for j in jobs))
+        jobs[0].cancel()
+        echo.gate.set()
+        with pytest.raises(RuntimeError, match="end of the batch"):
+            await jobs[1].result()
+    assert echo.batches == [["calm", "explode late"], ["explode late"]]
+
+
+async def test_close_while_loading_drops_the_load(echo: type[EchoTask]) -> None:
+    echo.load_seconds = 0.3
+    service = await make_service().start()
+    job = service.submit("echo", text="x")
+    await wait_until(lambda: job.state is JobState.LOADING)
+    await service.close()
+    await asyncio.sleep(0.5)  # the load's thread has finished by now
+    with pytest.raises(JobCancelled):
+        await job.result()
+    assert service.loaded_models("echo") == []
+
+
+def test_progress_after_the_loop_closed_does_not_break_the_batch() -> None:
+    from types import SimpleNamespace
+
+    from inference.service import _Context
+
+    loop = asyncio.new_event_loop()
+    loop.close()
+    job = SimpleNamespace(_set_progress=lambda done, total: None, done=False)
+    _Context(loop, [job]).progress(0, 1, 2)  # type: ignore[list-item]
