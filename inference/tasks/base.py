@@ -347,6 +347,16 @@ def _cut_sentence(tokenizer: Any, sentence: str, max_tokens: int) -> list[str]:
 
 
 @dataclass
+class LoadedModel:
+    """A loaded model with its tokenizer, the tokens it reads at most, and its device."""
+
+    tokenizer: Any
+    model: Any
+    max_tokens: int
+    device: Any  # torch.device
+
+
+@dataclass
 class LabelScore(Result):
     label: str
     score: float

@@ -22,7 +22,7 @@ from transformers import AutoModelForQuestionAnswering
 
 from ..errors import InferenceError, InvalidInput
 from ..results import Result
-from .base import BatchContext, Task, clean_text, max_input_tokens, reject_unknown
+from .base import BatchContext, LoadedModel, Task, clean_text, max_input_tokens, reject_unknown
 
 #: Characters of context accepted at most (about 5,000 tokens: ~20 windows of 384).
 MAX_CONTEXT_CHARS = 20_000
@@ -66,16 +66,6 @@ class QaResult(Result):
 
 
 @dataclass
-class QaModel:
-    """A loaded question-answering model and its (fast) tokenizer."""
-
-    tokenizer: Any
-    model: Any
-    max_tokens: int
-    device: torch.device
-
-
-@dataclass
 class WindowSpan:
     """The best span of one window, in tokens, with its score and the window's null score."""
 
@@ -97,12 +87,12 @@ class QaTask(Task[QaRequest, QaResult]):
             context=clean_text(context, "context", max_chars=MAX_CONTEXT_CHARS),
         )
 
-    def load(self, model_id: str) -> QaModel:
+    def load(self, model_id: str) -> LoadedModel:
         tokenizer, model = self.load_pretrained(
             AutoModelForQuestionAnswering, model_id, fast_tokenizer=True
         )
         window = min(WINDOW_TOKENS, max_input_tokens(tokenizer, model))
-        return QaModel(tokenizer, model, window, self.placement.device)
+        return LoadedModel(tokenizer, model, window, self.placement.device)
 
     def run_batch(
         self,
@@ -110,7 +100,7 @@ class QaTask(Task[QaRequest, QaResult]):
         requests: Sequence[QaRequest],
         ctx: BatchContext,
     ) -> list[QaResult | InferenceError]:
-        qa: QaModel = models[self.model]
+        qa: LoadedModel = models[self.model]
         # preprocess: every request's windows, flattened; owner[i] = request of window i
         outcomes: list[QaResult | InferenceError | None] = [None] * len(requests)
         windows: list[dict[str, Any]] = []
@@ -138,7 +128,7 @@ class QaTask(Task[QaRequest, QaResult]):
         return outcomes  # type: ignore[return-value]
 
 
-def _windows(qa: QaModel, request: QaRequest) -> list[dict[str, Any]]:
+def _windows(qa: LoadedModel, request: QaRequest) -> list[dict[str, Any]]:
     """Tokenize a (question, context) pair into overlapping windows of the context.
 
     Each window is a dict of model inputs (lists) plus ``offsets`` (character offsets
@@ -183,7 +173,7 @@ def _windows(qa: QaModel, request: QaRequest) -> list[dict[str, Any]]:
     return windows
 
 
-def _forward(qa: QaModel, windows: list[dict[str, Any]]) -> list[WindowSpan]:
+def _forward(qa: LoadedModel, windows: list[dict[str, Any]]) -> list[WindowSpan]:
     """One padded forward pass over ``windows``; the best span of each."""
     names = [name for name in qa.tokenizer.model_input_names if name in windows[0]]
     # Padding on the right keeps token i of a window at row position i for the decoding.

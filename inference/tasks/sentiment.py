@@ -14,6 +14,7 @@ from ..results import Result
 from .base import (
     BatchContext,
     LabelScore,
+    LoadedModel,
     Task,
     as_int,
     clean_text,
@@ -41,16 +42,6 @@ class SentimentResult(Result):
     truncated: bool
 
 
-@dataclass
-class TextClassifier:
-    """A loaded sequence-classification model and its tokenizer."""
-
-    tokenizer: Any
-    model: Any
-    max_tokens: int
-    device: torch.device
-
-
 class SentimentTask(Task[SentimentRequest, SentimentResult]):
     name = "sentiment"
     summary = "Tell whether a text is positive or negative."
@@ -63,9 +54,9 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
             text=clean_text(text), top_k=as_int(top_k, "top_k", low=0, high=100, default=1)
         )
 
-    def load(self, model_id: str) -> TextClassifier:
+    def load(self, model_id: str) -> LoadedModel:
         tokenizer, model = self.load_pretrained(AutoModelForSequenceClassification, model_id)
-        return TextClassifier(
+        return LoadedModel(
             tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device
         )
 
@@ -75,7 +66,7 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
         requests: Sequence[SentimentRequest],
         ctx: BatchContext,
     ) -> list[SentimentResult | InferenceError]:
-        clf: TextClassifier = models[self.model]
+        clf: LoadedModel = models[self.model]
         texts = [r.text for r in requests]
         # Tokenise once, unpadded; each forward pass pads only to its own longest text.
         encoded = clf.tokenizer(texts, truncation=True, max_length=clf.max_tokens, verbose=False)

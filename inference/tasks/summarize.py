@@ -18,7 +18,15 @@ from transformers import AutoModelForSeq2SeqLM
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..results import Result
-from .base import BatchContext, Task, clean_text, max_input_tokens, reject_unknown, split_by_tokens
+from .base import (
+    BatchContext,
+    LoadedModel,
+    Task,
+    clean_text,
+    max_input_tokens,
+    reject_unknown,
+    split_by_tokens,
+)
 
 #: Characters of text accepted at most (about 12,000 tokens: ~13 chunks of 1,024).
 MAX_SUMMARIZE_CHARS = 50_000
@@ -60,13 +68,9 @@ class SummarizeResult(Result):
 
 
 @dataclass
-class Summarizer:
+class Summarizer(LoadedModel):
     """A loaded seq2seq model and its tokenizer."""
 
-    tokenizer: Any
-    model: Any
-    max_tokens: int
-    device: torch.device
     #: Text put before every input, for models trained with one ("summarize: " for T5).
     prefix: str = ""
 

@@ -32,6 +32,7 @@ from ..results import Result
 from ..settings import InferenceSettings
 from .base import (
     BatchContext,
+    LoadedModel,
     Task,
     clean_text,
     looks_like_path,
@@ -124,16 +125,6 @@ class TranslateResult(Result):
     stages: list[TranslationStage]
 
 
-@dataclass
-class Translator:
-    """A loaded Marian model and its tokenizer."""
-
-    tokenizer: Any
-    model: Any
-    max_tokens: int
-    device: torch.device
-
-
 class TranslateTask(Task[TranslateRequest, TranslateResult]):
     name = "translate"
     summary = "Translate text between languages (a chain such as fr>de>en too)."
@@ -214,9 +205,9 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
 
     # -- load and run -------------------------------------------------------------
 
-    def load(self, model_id: str) -> Translator:
+    def load(self, model_id: str) -> LoadedModel:
         tokenizer, model = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
-        return Translator(
+        return LoadedModel(
             tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device
         )
 
@@ -254,7 +245,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             )
         return results
 
-    def _translate(self, mt: Translator, texts: Sequence[str], target: str) -> list[str]:
+    def _translate(self, mt: LoadedModel, texts: Sequence[str], target: str) -> list[str]:
         """Translate whole texts: split into lines and chunks that fit the model, run
         them (the longest together, to pad little), and join them back."""
         budget = min(CHUNK_TOKENS, mt.max_tokens - 2)
@@ -285,7 +276,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             for lines in layout
         ]
 
-    def _generate(self, mt: Translator, chunks: list[str]) -> list[str]:
+    def _generate(self, mt: LoadedModel, chunks: list[str]) -> list[str]:
         inputs = mt.tokenizer(
             chunks,
             padding=True,

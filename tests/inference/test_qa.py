@@ -19,8 +19,8 @@ import torch
 
 from inference import InferenceService, InferenceSettings, InvalidInput
 from inference.device import resolve_placement
-from inference.tasks.base import NullContext
-from inference.tasks.qa import QaModel, QaResult, QaTask
+from inference.tasks.base import LoadedModel, NullContext
+from inference.tasks.qa import QaResult, QaTask
 from tests.inference.test_cli import cli
 
 OBAMA = "Barack Obama was the 44th president of the United States."
@@ -141,18 +141,20 @@ class PointingModel:
 
 
 @pytest.fixture
-def task_and_model(tiny_models: dict[str, Path]) -> tuple[QaTask, QaModel]:
+def task_and_model(tiny_models: dict[str, Path]) -> tuple[QaTask, LoadedModel]:
     path = str(tiny_models["qa"])
     task = QaTask(path, resolve_placement("cpu"), InferenceSettings(_env_file=None))
     return task, task.load(path)
 
 
-def run(task: QaTask, qa: QaModel, *inputs: dict[str, str]) -> list[Any]:
+def run(task: QaTask, qa: LoadedModel, *inputs: dict[str, str]) -> list[Any]:
     requests = [task.parse(**i) for i in inputs]
     return task.run_batch({task.model: qa}, requests, NullContext())
 
 
-def test_answer_at_the_far_end_of_a_long_context(task_and_model: tuple[QaTask, QaModel]) -> None:
+def test_answer_at_the_far_end_of_a_long_context(
+    task_and_model: tuple[QaTask, LoadedModel],
+) -> None:
     task, qa = task_and_model
     context = FILLER * 80 + "My name is Wolfgang and I live in Berlin."
     qa.model = PointingModel(qa.tokenizer("Berlin", add_special_tokens=False)["input_ids"])
@@ -167,7 +169,7 @@ def test_answer_at_the_far_end_of_a_long_context(task_and_model: tuple[QaTask, Q
 
 
 def test_all_windows_of_all_requests_share_one_forward_pass(
-    task_and_model: tuple[QaTask, QaModel],
+    task_and_model: tuple[QaTask, LoadedModel],
 ) -> None:
     task, qa = task_and_model
     qa.model = model = PointingModel(qa.tokenizer("Berlin", add_special_tokens=False)["input_ids"])
@@ -179,7 +181,7 @@ def test_all_windows_of_all_requests_share_one_forward_pass(
     assert b.start == 0
 
 
-def test_no_answer_when_the_null_score_wins(task_and_model: tuple[QaTask, QaModel]) -> None:
+def test_no_answer_when_the_null_score_wins(task_and_model: tuple[QaTask, LoadedModel]) -> None:
     task, qa = task_and_model
     qa.model = PointingModel(None)
     (result,) = run(task, qa, {"question": "Who was the 44th president?", "context": OBAMA})
@@ -188,7 +190,7 @@ def test_no_answer_when_the_null_score_wins(task_and_model: tuple[QaTask, QaMode
     check_span(result, OBAMA)
 
 
-def test_no_answer_below_the_minimum_score(task_and_model: tuple[QaTask, QaModel]) -> None:
+def test_no_answer_below_the_minimum_score(task_and_model: tuple[QaTask, LoadedModel]) -> None:
     task, qa = task_and_model  # random weights: every span is a long shot
     (result,) = run(task, qa, {"question": "Who was the 44th president?", "context": OBAMA})
     assert result.score < task.settings.qa_min_score
