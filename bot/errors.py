@@ -18,6 +18,9 @@ from inference import InferenceError
 
 log = logging.getLogger(__name__)
 
+#: Set in ``interaction.extras`` once the original response holds the result.
+RESULT_SHOWN = "result_shown"
+
 
 class UserError(Exception):
     """A problem with what the user asked for, raised by the bot side (no text in a
@@ -66,12 +69,14 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
         if not interaction.response.is_done():
             await interaction.response.send_message(message, ephemeral=True)
             return
-        if (
+        placeholder = (
             interaction.type is not discord.InteractionType.component
             or interaction.response.type is discord.InteractionResponseType.deferred_channel_message
-        ):
+        )
+        if placeholder and not interaction.extras.get(RESULT_SHOWN):
             # a button's "original response" is the message it sits on: keep that one,
-            # unless the button deferred with a new "thinking…" message of its own
+            # unless the button deferred with a new "thinking…" message of its own; and
+            # keep a result already shown (a later followup failed)
             # (nothing may be left to delete, or the token may have expired)
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()

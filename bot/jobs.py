@@ -20,7 +20,7 @@ import discord
 
 from inference import Job, Result
 
-from .errors import UserError
+from .errors import RESULT_SHOWN, UserError
 from .render import Message, Reply, describe_wait, render
 from .render.base import byte_size
 
@@ -139,6 +139,7 @@ async def send_reply(
         await interaction.edit_original_response(
             **first.kwargs(), attachments=first.discord_files()
         )
+        interaction.extras[RESULT_SHOWN] = True  # an error after this must not delete it
         for message in rest:
             await interaction.followup.send(
                 **message.kwargs(), files=message.discord_files(), ephemeral=ephemeral

@@ -8,7 +8,11 @@ the route, the stages and the limits, not at the words.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
+
+import discord
+import pytest
 
 from tests.bot.conftest import BotFactory, final_message
 from tests.fakediscord import FakeDiscord
@@ -178,3 +182,30 @@ async def test_options_show_their_limits(fake_discord: FakeDiscord, start_bot: B
     assert options["text"]["max_length"] == 5000 and "5,000" in options["text"]["description"]
     assert options["target"]["autocomplete"] and options["source"]["autocomplete"]
     assert not options["source"].get("required")
+
+
+async def test_a_failed_followup_keeps_the_result_already_shown(
+    fake_discord: FakeDiscord, start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply of several messages whose second message fails: the first page stays, and
+    the user hears about the failure (Discord refusing a followup is simulated)."""
+    real_send = discord.Webhook.send
+    refused: list[bool] = []
+
+    async def send_once_refused(self: discord.Webhook, *args: Any, **kwargs: Any) -> Any:
+        if not refused and not kwargs.get("ephemeral"):
+            refused.append(True)
+            response = SimpleNamespace(status=400, reason="Bad Request")
+            raise discord.HTTPException(response, {"code": 50035, "message": "Invalid Form"})
+        return await real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(discord.Webhook, "send", send_once_refused)
+    await start_bot()
+    text = "\n".join(["The quick brown fox jumps over the lazy dog again and again."] * 70)
+    inter = await fake_discord.invoke_slash("translate", {"text": text, "target": "de>fr"})
+    message = await final_message(inter)
+    await inter.wait_until(lambda i: i.followups, 20)
+    assert refused
+    assert not message.deleted and message.embeds[0]["description"]
+    (apology,) = inter.followups
+    assert apology.ephemeral and "Sorry, something went wrong" in apology.content
