@@ -58,6 +58,16 @@ class NullContext:
         return False
 
 
+@dataclass
+class LoadedModel:
+    """A loaded model with its tokenizer, the tokens it reads at most, and its device."""
+
+    tokenizer: Any
+    model: Any
+    max_tokens: int
+    device: Any  # torch.device
+
+
 class Task(ABC, Generic[RequestT, ResultT]):
     """One kind of inference: sentiment, ner, imagine..."""
 
@@ -112,12 +122,19 @@ class Task(ABC, Generic[RequestT, ResultT]):
         return kwargs
 
     def load_pretrained(
-        self, model_class: Any, model_id: str, *, fast_tokenizer: bool = False
-    ) -> tuple[Any, Any]:
+        self,
+        model_class: Any,
+        model_id: str,
+        *,
+        fast_tokenizer: bool = False,
+        fallback_tokens: int = 512,
+    ) -> LoadedModel:
         """The tokenizer and model of ``model_id`` (an ``AutoModelFor...`` class), the model
-        on this task's device and dtype, in eval mode. ``fast_tokenizer`` refuses models
-        without a fast tokenizer (character offsets need one). A checkpoint trained for
-        another task is refused (see ``check_checkpoint_kind``)."""
+        on this task's device and dtype, in eval mode, with the tokens it reads at most
+        (``fallback_tokens`` when neither the tokenizer nor the config says).
+        ``fast_tokenizer`` refuses models without a fast tokenizer (character offsets
+        need one). A checkpoint trained for another task is refused (see
+        ``check_checkpoint_kind``)."""
         kwargs = self.pretrained_kwargs()
         config = AutoConfig.from_pretrained(model_id, **kwargs)
         check_checkpoint_kind(model_class, config)
@@ -128,7 +145,12 @@ class Task(ABC, Generic[RequestT, ResultT]):
             model_id, config=config, dtype=self.placement.dtype, **kwargs
         )
         model.to(self.placement.device).eval()
-        return tokenizer, model
+        return LoadedModel(
+            tokenizer,
+            model,
+            max_input_tokens(tokenizer, model, fallback=fallback_tokens),
+            self.placement.device,
+        )
 
 
 # -- input helpers, shared by every task's parse() --------------------------------
@@ -344,16 +366,6 @@ def _cut_sentence(tokenizer: Any, sentence: str, max_tokens: int) -> list[str]:
         fits = len(tokenizer(piece, add_special_tokens=False)["input_ids"]) <= max_tokens
         out += [piece + " "] if fits else _cut_sentence(tokenizer, piece, max_tokens)
     return out
-
-
-@dataclass
-class LoadedModel:
-    """A loaded model with its tokenizer, the tokens it reads at most, and its device."""
-
-    tokenizer: Any
-    model: Any
-    max_tokens: int
-    device: Any  # torch.device
 
 
 @dataclass

@@ -21,7 +21,6 @@ from .base import (
     Task,
     as_bool,
     clean_text,
-    max_input_tokens,
     reject_unknown,
 )
 
@@ -96,19 +95,19 @@ class ClassifyTask(Task[ClassifyRequest, ClassifyResult]):
         return (request.labels, request.template, request.multi_label)
 
     def load(self, model_id: str) -> ZeroShot:
-        tokenizer, model = self.load_pretrained(AutoModelForSequenceClassification, model_id)
+        nli = self.load_pretrained(AutoModelForSequenceClassification, model_id)
         # Without an "entailment" label the pipeline would silently score the wrong class.
-        if not any(str(label).lower().startswith("entail") for label in model.config.label2id):
+        if not any(str(label).lower().startswith("entail") for label in nli.model.config.label2id):
             raise ModelUnavailable(
                 self.name, model_id, "not an NLI model (it has no 'entailment' label)"
             )
         pipe = pipeline(
             "zero-shot-classification",
-            model=model,
-            tokenizer=tokenizer,
+            model=nli.model,
+            tokenizer=nli.tokenizer,
             device=self.placement.device,
         )
-        return ZeroShot(pipe, tokenizer, max_input_tokens(tokenizer, model))
+        return ZeroShot(pipe, nli.tokenizer, nli.max_tokens)
 
     def run_batch(
         self,

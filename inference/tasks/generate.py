@@ -44,7 +44,6 @@ from .base import (
     as_float,
     as_int,
     clean_text,
-    max_input_tokens,
     reject_unknown,
 )
 
@@ -153,7 +152,8 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
         return GenerateRequest(prompt, tokens, temp, chosen, _continuation(continue_from))
 
     def load(self, model_id: str) -> LanguageModel:
-        tokenizer, model = self.load_pretrained(AutoModelForCausalLM, model_id)
+        loaded = self.load_pretrained(AutoModelForCausalLM, model_id, fallback_tokens=2048)
+        tokenizer, model = loaded.tokenizer, loaded.model
         eos = model.generation_config.eos_token_id
         eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
         if tokenizer.eos_token_id is not None:
@@ -165,7 +165,7 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
             tokenizer=tokenizer,
             model=model,
             chat=bool(getattr(tokenizer, "chat_template", None)),
-            window=max_input_tokens(tokenizer, model, fallback=2048),
+            window=loaded.max_tokens,
             eos_ids=frozenset(eos_ids),
             pad_id=tokenizer.pad_token_id,
             device=self.placement.device,

@@ -15,7 +15,7 @@ from transformers import AutoModelForTokenClassification, pipeline
 
 from ..errors import InferenceError
 from ..results import Result
-from .base import BatchContext, Task, clean_text, max_input_tokens, reject_unknown
+from .base import BatchContext, Task, clean_text, reject_unknown
 
 #: Tokens that consecutive windows of a long text share, at most (a quarter of the window
 #: for small models), so that an entity cut by one window's edge is whole in the next.
@@ -61,18 +61,17 @@ class NerTask(Task[NerRequest, NerResult]):
 
     def load(self, model_id: str) -> Any:
         # Character offsets and windowed reading both need a fast tokenizer.
-        tokenizer, model = self.load_pretrained(
+        loaded = self.load_pretrained(
             AutoModelForTokenClassification, model_id, fast_tokenizer=True
         )
         # The pipeline windows by the tokenizer's limit; some tokenizers have none set.
-        window = max_input_tokens(tokenizer, model)
-        tokenizer.model_max_length = window
+        loaded.tokenizer.model_max_length = loaded.max_tokens
         return pipeline(
             "token-classification",
-            model=model,
-            tokenizer=tokenizer,
+            model=loaded.model,
+            tokenizer=loaded.tokenizer,
             aggregation_strategy="simple",
-            stride=min(WINDOW_OVERLAP, window // 4),
+            stride=min(WINDOW_OVERLAP, loaded.max_tokens // 4),
             device=self.placement.device,
         )
 

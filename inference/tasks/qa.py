@@ -22,7 +22,7 @@ from transformers import AutoModelForQuestionAnswering
 
 from ..errors import InferenceError, InvalidInput
 from ..results import Result
-from .base import BatchContext, LoadedModel, Task, clean_text, max_input_tokens, reject_unknown
+from .base import BatchContext, LoadedModel, Task, clean_text, reject_unknown
 
 #: Characters of context accepted at most (about 5,000 tokens: ~20 windows of 384).
 MAX_CONTEXT_CHARS = 20_000
@@ -88,11 +88,9 @@ class QaTask(Task[QaRequest, QaResult]):
         )
 
     def load(self, model_id: str) -> LoadedModel:
-        tokenizer, model = self.load_pretrained(
-            AutoModelForQuestionAnswering, model_id, fast_tokenizer=True
-        )
-        window = min(WINDOW_TOKENS, max_input_tokens(tokenizer, model))
-        return LoadedModel(tokenizer, model, window, self.placement.device)
+        qa = self.load_pretrained(AutoModelForQuestionAnswering, model_id, fast_tokenizer=True)
+        qa.max_tokens = min(WINDOW_TOKENS, qa.max_tokens)  # the window of one pass
+        return qa
 
     def run_batch(
         self,

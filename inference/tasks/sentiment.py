@@ -19,7 +19,6 @@ from .base import (
     as_int,
     clean_text,
     length_sorted_passes,
-    max_input_tokens,
     reject_unknown,
     tokens_per_pass,
 )
@@ -55,10 +54,7 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
         )
 
     def load(self, model_id: str) -> LoadedModel:
-        tokenizer, model = self.load_pretrained(AutoModelForSequenceClassification, model_id)
-        return LoadedModel(
-            tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device
-        )
+        return self.load_pretrained(AutoModelForSequenceClassification, model_id)
 
     def run_batch(
         self,

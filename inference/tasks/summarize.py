@@ -23,7 +23,6 @@ from .base import (
     LoadedModel,
     Task,
     clean_text,
-    max_input_tokens,
     reject_unknown,
     split_by_tokens,
 )
@@ -112,16 +111,15 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
         return (*self.models_for(request), request.length)
 
     def load(self, model_id: str) -> Summarizer:
-        tokenizer, model = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
+        loaded = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
+        model = loaded.model
         # Every call passes min/max_new_tokens from the length preset; the model's own
         # min/max_length (56/142 for distilbart-cnn) would only clash with them.
         model.generation_config.min_length = None
         model.generation_config.max_length = None
         task_params = getattr(model.config, "task_specific_params", None) or {}
         prefix = task_params.get("summarization", {}).get("prefix", "")
-        return Summarizer(
-            tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device, prefix
-        )
+        return Summarizer(loaded.tokenizer, model, loaded.max_tokens, loaded.device, prefix)
 
     def run_batch(
         self,

@@ -36,7 +36,6 @@ from .base import (
     Task,
     clean_text,
     looks_like_path,
-    max_input_tokens,
     reject_unknown,
     split_by_tokens,
 )
@@ -206,10 +205,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
     # -- load and run -------------------------------------------------------------
 
     def load(self, model_id: str) -> LoadedModel:
-        tokenizer, model = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
-        return LoadedModel(
-            tokenizer, model, max_input_tokens(tokenizer, model), self.placement.device
-        )
+        return self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
 
     def run_batch(
         self,

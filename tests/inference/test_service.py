@@ -91,8 +91,10 @@ def echo(monkeypatch: pytest.MonkeyPatch) -> type[EchoTask]:
     return EchoTask
 
 
-def make_service(**limits: Any) -> InferenceService:
-    settings = InferenceSettings(_env_file=None, max_wait_ms=20, max_per_user=2)
+def make_service(
+    *, max_wait_ms: float = 20, max_per_user: int = 2, **limits: Any
+) -> InferenceService:
+    settings = InferenceSettings(_env_file=None, max_wait_ms=max_wait_ms, max_per_user=max_per_user)
     return InferenceService(
         settings, models={"echo": "echo-model"}, limits={"echo": TaskLimits(**limits)}
     )
@@ -190,10 +192,7 @@ async def test_per_user_bound(echo: type[EchoTask]) -> None:
 
 async def test_fair_order_across_users(echo: type[EchoTask]) -> None:
     echo.gate.clear()
-    settings = InferenceSettings(_env_file=None, max_wait_ms=0, max_per_user=10)
-    service = InferenceService(
-        settings, models={"echo": "m"}, limits={"echo": TaskLimits(max_batch_size=1)}
-    )
+    service = make_service(max_wait_ms=0, max_per_user=10, max_batch_size=1)
     async with service:
         blocker = service.submit("echo", user="z", text="blocker")
         await wait_until(lambda: blocker.state is JobState.RUNNING)
@@ -330,10 +329,7 @@ def test_unknown_task_in_model_overrides() -> None:
 
 async def test_cancelling_gives_the_user_their_round_back(echo: type[EchoTask]) -> None:
     echo.gate.clear()
-    settings = InferenceSettings(_env_file=None, max_wait_ms=0, max_per_user=10)
-    service = InferenceService(
-        settings, models={"echo": "m"}, limits={"echo": TaskLimits(max_batch_size=1)}
-    )
+    service = make_service(max_wait_ms=0, max_per_user=10, max_batch_size=1)
     async with service:
         blocker = service.submit("echo", user="z", text="blocker")
         await wait_until(lambda: blocker.state is JobState.RUNNING)
