@@ -44,6 +44,33 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return build_all(tmp_path_factory.mktemp("tiny-models"))
 
 
+@pytest.fixture(scope="session")
+def checked_imagine_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny image pipelines whose safety checker passes every image ("pass") or flags
+    every one ("flag")."""
+    from tests.tiny_models import build_stable_diffusion
+
+    root = tmp_path_factory.mktemp("imagine-checked")
+    return {
+        "pass": build_stable_diffusion(root / "pass", safety_checker=True),
+        "flag": build_stable_diffusion(
+            root / "flag", safety_checker=True, flag_everything_nsfw=True
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny autoregressive models are all small ops: on a shared 2-core machine one torch
+    thread is several times faster than two fighting over the cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No developer's .env or exported settings leak into a test."""

@@ -22,7 +22,6 @@ from inference import InferenceService, InferenceSettings
 from tests.bot.conftest import BotFactory, ModelGate, final_message
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.records import InteractionRecord, MessageRecord
-from tests.tiny_models import build_stable_diffusion
 
 #: What every test asks for unless it says otherwise: quick, and a size the tiny model makes.
 QUICK = {"size": "64x64", "steps": 2}
@@ -72,18 +71,6 @@ async def new_message(click: InteractionRecord, old: MessageRecord) -> MessageRe
         lambda i: i.original is not old and i.original is not None and i.original.files, 20
     )
     return click.original
-
-
-@pytest.fixture(scope="module")
-def checked_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny pipelines whose safety checker passes every image / flags every one."""
-    root = tmp_path_factory.mktemp("imagine-checked")
-    return {
-        "pass": build_stable_diffusion(root / "pass", safety_checker=True),
-        "flag": build_stable_diffusion(
-            root / "flag", safety_checker=True, flag_everything_nsfw=True
-        ),
-    }
 
 
 # -- the image --------------------------------------------------------------------------
@@ -359,16 +346,16 @@ async def test_the_operator_sets_the_policy(
 
 
 async def test_model_with_a_safety_checker_draws_anywhere_and_withholds_flagged_images(
-    fake_discord: FakeDiscord, start_bot: BotFactory, checked_models: dict[str, Path]
+    fake_discord: FakeDiscord, start_bot: BotFactory, checked_imagine_models: dict[str, Path]
 ) -> None:
-    bot = await start_bot(imagine_model=str(checked_models["flag"]))
+    bot = await start_bot(imagine_model=str(checked_imagine_models["flag"]))
     inter = await imagine(fake_discord, channel=fake_discord.channel)
     message = await final_message(inter)
     assert not message.files and not message.components
     assert "safety checker flagged this image" in message.embeds[0]["description"]
     await bot.close()
 
-    await start_bot(imagine_model=str(checked_models["pass"]))
+    await start_bot(imagine_model=str(checked_imagine_models["pass"]))
     inter = await imagine(fake_discord, channel=fake_discord.channel)
     assert png_of(await final_message(inter)).size == (64, 64)
 

@@ -7,14 +7,12 @@ several voices (dataset rows and a .npy file).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from inference.audio import PAUSE_S
 from tests.bot.conftest import BotFactory, final_message
@@ -23,13 +21,7 @@ from tests.fakediscord import FakeDiscord
 RATE = 16_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Tiny models are all small ops: on a shared 2-core box one thread is much faster.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

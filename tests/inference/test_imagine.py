@@ -23,7 +23,6 @@ from inference.device import Placement
 from inference.images import encode_png, fit_png, png_text, slug
 from inference.tasks.imagine import ImagineRequest, ImagineResult, ImagineTask
 from tests.inference.test_cli import cli
-from tests.tiny_models import build_stable_diffusion
 
 CPU = Placement(torch.device("cpu"), torch.float32)
 
@@ -38,18 +37,6 @@ async def service(tiny_models: dict[str, Path]):
         settings(), models={"imagine": str(tiny_models["imagine"])}
     ) as service:
         yield service
-
-
-@pytest.fixture(scope="module")
-def checked_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny pipelines with a safety checker that passes every image / flags every one."""
-    root = tmp_path_factory.mktemp("imagine-checked")
-    return {
-        "pass": build_stable_diffusion(root / "pass", safety_checker=True),
-        "flag": build_stable_diffusion(
-            root / "flag", safety_checker=True, flag_everything_nsfw=True
-        ),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -238,8 +225,8 @@ async def test_progress_and_cancel_through_the_service(
 # -- the safety checker ---------------------------------------------------------------
 
 
-async def test_flagged_image_is_withheld(checked_models: dict[str, Path]) -> None:
-    model = str(checked_models["flag"])
+async def test_flagged_image_is_withheld(checked_imagine_models: dict[str, Path]) -> None:
+    model = str(checked_imagine_models["flag"])
     async with InferenceService(settings(), models={"imagine": model}) as service:
         assert service.task("imagine").safety_checker_active() is None  # not loaded yet
         result = await service.run("imagine", prompt="a fox", steps=1, seed=5)
@@ -249,8 +236,8 @@ async def test_flagged_image_is_withheld(checked_models: dict[str, Path]) -> Non
     assert result.to_dict()["nsfw"] is True and result.to_dict()["seed"] == 5
 
 
-async def test_checked_image_that_passes(checked_models: dict[str, Path]) -> None:
-    model = str(checked_models["pass"])
+async def test_checked_image_that_passes(checked_imagine_models: dict[str, Path]) -> None:
+    model = str(checked_imagine_models["pass"])
     async with InferenceService(settings(), models={"imagine": model}) as service:
         result = await service.run("imagine", prompt="a fox", steps=1, seed=5)
     assert result.nsfw is False and result.safety_checker is True

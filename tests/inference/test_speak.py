@@ -12,7 +12,6 @@ import asyncio
 import io
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +30,7 @@ RATE = 16_000
 SAMPLES_PER_TOKEN = 1280
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Tiny autoregressive decoding is all small ops: on a shared 2-core box one thread is
-    # several times faster than two fighting over the cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
