@@ -430,20 +430,18 @@ class FakeDiscord:
     ) -> InteractionRecord:
         """Dispatch the user context-menu command ``name`` on ``target``."""
         guild = guild or self.guild
-        schema = self._synced_command(name, 2, guild)
         resolved: dict[str, Any] = {}
         self._resolver(resolved, guild)(cmd.USER, target)
-        data = {"id": schema["id"], "name": name, "type": 2, "target_id": str(target.id)}
-        return await self._dispatch_command(
-            schema,
-            data,
+        return await self._invoke_menu(
+            name,
+            2,
+            target.id,
             resolved,
             user,
             guild,
             channel,
             attachment_size_limit,
             app_permissions,
-            "en-US",
         )
 
     async def invoke_message_command(
@@ -457,11 +455,39 @@ class FakeDiscord:
         app_permissions: int | None = None,
     ) -> InteractionRecord:
         """Dispatch the message context-menu command ``name`` on ``message``."""
-        guild = guild or self.guild
-        schema = self._synced_command(name, 3, guild)
         resolved = {"messages": {str(message.id): message.data}}
-        data = {"id": schema["id"], "name": name, "type": 3, "target_id": str(message.id)}
-        channel = self.find_channel(message.channel_id)
+        return await self._invoke_menu(
+            name,
+            3,
+            message.id,
+            resolved,
+            user,
+            guild or self.guild,
+            self.find_channel(message.channel_id),
+            attachment_size_limit,
+            app_permissions,
+        )
+
+    async def _invoke_menu(
+        self,
+        name: str,
+        command_type: int,
+        target_id: int,
+        resolved: dict[str, Any],
+        user: FakeUser | None,
+        guild: FakeGuild,
+        channel: FakeChannel | None,
+        attachment_size_limit: int | None,
+        app_permissions: int | None,
+    ) -> InteractionRecord:
+        """Dispatch the context-menu command ``name`` (type 2: user, 3: message)."""
+        schema = self._synced_command(name, command_type, guild)
+        data = {
+            "id": schema["id"],
+            "name": name,
+            "type": command_type,
+            "target_id": str(target_id),
+        }
         return await self._dispatch_command(
             schema,
             data,
