@@ -85,14 +85,13 @@ class Reading(PipelineCog):
     async def _summarize(
         self, interaction: discord.Interaction, text: str, length: str, source: str = ""
     ) -> None:
-        model = self.bot.settings.summarize_model
         await run_job(
             interaction,
             "summarize",
             what="summary",
             text=text,
             length=length,
-            render_result=lambda r: render(r, model=model, source=source),
+            render_result=lambda r: render(r, source=source),
         )
 
 

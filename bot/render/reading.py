@@ -91,12 +91,12 @@ def answer_in_context(context: str, start: int, end: int) -> str:
 
 
 @render.register
-def _(result: SummarizeResult, model: str = "", source: str = "") -> Reply:
+def _(result: SummarizeResult, source: str = "") -> Reply:
     footer = [
         f"From {source}" if source else "",
         f"{plural(result.chunks, 'chunk')}, {plural(result.rounds, 'round')}",
         f"{result.input_tokens:,} → {result.output_tokens:,} tokens",
-        model_name(model) if model else "",
+        model_name(result.model) if result.model else "",
     ]
     summary = result.summary.strip()
     if not summary:

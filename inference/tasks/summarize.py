@@ -64,6 +64,8 @@ class SummarizeResult(Result):
     #: True when even the summaries of the chunks were too long after MAX_ROUNDS and
     #: the last round read only their start.
     truncated: bool
+    #: The model (Hub id or directory) that wrote the summary.
+    model: str = ""
 
 
 @dataclass
@@ -165,6 +167,7 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
                     rounds=state.rounds,
                     input_tokens=_count(s.tokenizer, request.text),
                     output_tokens=_count(s.tokenizer, state.summary),
+                    model=self.model,
                     truncated=state.truncated,
                 )
             )

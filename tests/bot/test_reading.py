@@ -216,8 +216,10 @@ async def test_summarize_menu(fake_discord: FakeDiscord, start_bot: BotFactory) 
 
 def test_a_long_summary_is_split_within_the_limits() -> None:
     summary = " ".join(f"Sentence number {i} of a long summary." for i in range(400))
-    result = SummarizeResult(summary, 12, 2, 12_000, 3_000, truncated=True)
-    messages = render(result, model="/srv/models/distilbart", source="book.txt").messages
+    result = SummarizeResult(
+        summary, 12, 2, 12_000, 3_000, truncated=True, model="/srv/models/distilbart"
+    )
+    messages = render(result, source="book.txt").messages
     assert len(messages) > 1
     embeds = [m.embeds[0] for m in messages]
     assert all(len(e.description) <= EMBED_DESCRIPTION and len(e) <= EMBED_TOTAL for e in embeds)

@@ -66,7 +66,8 @@ async def test_summary_of_a_short_text(service: InferenceService) -> None:
     data = result.to_dict()
     json.dumps(data)
     assert set(data) == {
-        "summary", "chunks", "rounds", "input_tokens", "output_tokens", "truncated"
+        "summary", "chunks", "rounds", "input_tokens", "output_tokens", "truncated",
+        "model"
     }  # fmt: skip
 
 
