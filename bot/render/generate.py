@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import discord
 
+from inference.tasks.base import printable
 from inference.tasks.generate import GenerateResult
 
 from .base import (
@@ -40,7 +41,6 @@ SO_FAR = "⏪ So far"
 SO_FAR_CHARS = 300
 
 ZWSP = "\u200b"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TEMPERATURE = re.compile(r"Temperature (\d+(?:\.\d+)?)")
 _MAX_TOKENS = re.compile(r"\(max (\d+)\)")
 _FINISH = {"stop": "the model ended the text", "length": "stopped at max_tokens"}
@@ -135,7 +135,7 @@ def story_from_embeds(embeds: list[discord.Embed]) -> Story | None:
 def shown(text: str) -> str:
     """Model text as a message shows it: without control characters (tabs and line
     breaks stay)."""
-    return _CONTROL.sub("", text)
+    return printable(text)
 
 
 def tail(text: str, limit: int = SO_FAR_CHARS) -> str:

@@ -158,8 +158,16 @@ class Task(ABC, Generic[RequestT, ResultT]):
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def clean_text(value: Any, name: str = "text", *, max_chars: int = MAX_TEXT_CHARS) -> str:
-    """A non-empty, printable, bounded text, stripped of surrounding whitespace."""
+def printable(text: str) -> str:
+    """``text`` without control characters (tabs and line breaks stay)."""
+    return _CONTROL.sub("", text)
+
+
+def clean_text(
+    value: Any, name: str = "text", *, max_chars: int = MAX_TEXT_CHARS, strip: bool = True
+) -> str:
+    """A non-empty, printable, bounded text, stripped of surrounding whitespace unless
+    ``strip`` is false (for text whose margins matter, such as a text to continue)."""
     if isinstance(value, (bytes, bytearray)):
         try:
             value = bytes(value).decode("utf-8")
@@ -173,8 +181,10 @@ def clean_text(value: Any, name: str = "text", *, max_chars: int = MAX_TEXT_CHAR
         raise InvalidInput(f"The {name} is binary data, not UTF-8 text.") from None
     if "\x00" in value or len(_CONTROL.findall(value)) > max(8, len(value) // 20):
         raise InvalidInput(f"The {name} looks like binary data, not text.")
-    value = _CONTROL.sub("", value).strip()
-    if not value:
+    value = printable(value)
+    if strip:
+        value = value.strip()
+    if not value.strip():
         raise InvalidInput(f"The {name} is empty.")
     if len(value) > max_chars:
         raise InvalidInput(

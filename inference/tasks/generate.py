@@ -284,14 +284,13 @@ def _decode_after(tokenizer: Any, prompt_ids: list[int], new_ids: list[int]) -> 
 
 def _continuation(value: Any) -> str:
     """``continue_from``: the text so far, only its last MAX_CONTINUE_CHARS when long.
-    Its leading spaces are kept: they are part of what the model wrote after the prompt."""
+    Whitespace at either end is kept: a leading space or a trailing line break is part
+    of what the model wrote, and the next part must follow exactly what was shown."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return ""  # nothing so far (a part that was only blank lines): a new text
     if isinstance(value, str):
         value = value[-MAX_CONTINUE_CHARS:]
-    text = clean_text(value, "continue_from", max_chars=MAX_CONTINUE_CHARS)
-    raw = value if isinstance(value, str) else text
-    return raw[: len(raw) - len(raw.lstrip(" \t\n"))] + text
+    return clean_text(value, "continue_from", max_chars=MAX_CONTINUE_CHARS, strip=False)
 
 
 class SeededSampler(LogitsProcessor):

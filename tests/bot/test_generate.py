@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import discord
+import pytest
 
 from bot.render import render
 from bot.render.generate import PROMPT_TITLE, SO_FAR, ZWSP, shown, story_from_embeds
@@ -102,7 +103,8 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     bot = await start_bot()
     first = await final_message(
         await fake_discord.invoke_slash(
-            "generate", {"prompt": "Once upon a time", "max_tokens": 15, "temperature": 0.9}
+            "generate",
+            {"prompt": "Once upon a time", "max_tokens": 15, "temperature": 0.9, "seed": 1},
         )
     )
     click = await fake_discord.click(first, CONTINUE, user=fake_discord.moderator)
@@ -213,6 +215,26 @@ def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() 
     assert story is not None and story.prompt == "p" * 2000
     assert (story.max_tokens, story.temperature) == (512, 0.7)
     assert result.full_text.endswith(story.text) and len(story.text) > 3000
+
+
+@pytest.mark.parametrize("ending", ["\r", "\n", " ", "\r\n "])
+def test_continue_reads_back_the_whitespace_a_part_ends_with(ending: str) -> None:
+    text = " the fox ran" + ending
+    result = GenerateResult(
+        prompt="Once",
+        text=text,
+        full_text=" upon a time," + text,
+        finish_reason="length",
+        tokens=5,
+        seed=3,
+        temperature=0.7,
+        model="gpt2",
+        chat=False,
+        truncated=False,
+    )
+    (message,) = render(result, max_tokens=5).messages
+    story = story_from_embeds(message.embeds)
+    assert story is not None and story.text == result.full_text
 
 
 async def test_bad_input_gets_the_tasks_error(

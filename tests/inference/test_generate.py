@@ -136,6 +136,17 @@ async def test_continue_extends_the_text(gpt2: InferenceService, tiny_models: di
     assert prepare(lm, request).ids == lm.tokenizer("Once upon a time" + so_far)["input_ids"]
 
 
+@pytest.mark.parametrize("so_far", [" a robot\r", " a robot\n\n", "\ta robot ", "a robot\r\n"])
+async def test_continue_keeps_the_whitespace_around_the_text_so_far(
+    gpt2: InferenceService, so_far: str
+) -> None:
+    # The next part follows exactly what was shown: a trailing line break is a new line.
+    result = await gpt2.run(
+        "generate", prompt="Once upon a time", continue_from=so_far, max_tokens=3, seed=1
+    )
+    assert result.full_text == so_far + result.text
+
+
 async def test_long_input_is_cut_from_the_left(gpt2: InferenceService) -> None:
     # far more than the 1,024 tokens of the tiny GPT-2 (its vocabulary is small)
     result = await gpt2.run(
