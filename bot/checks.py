@@ -1,16 +1,64 @@
-"""Checks shared by the cogs."""
+"""The per-user cooldown that every action running a model shares."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 
+if TYPE_CHECKING:
+    from .settings import BotSettings
 
-def user_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-    """Each user may run a command COOLDOWN_RATE times per COOLDOWN_PER_S seconds.
+T = TypeVar("T")
 
-    Use as ``@app_commands.checks.dynamic_cooldown(user_cooldown)``; read at call time so
-    the settings, not the code, decide.
+
+class Cooldowns:
+    """Each user may run each task COOLDOWN_RATE times per COOLDOWN_PER_S seconds.
+
+    There is one bucket per task and user, so a slash command, its context menu and its
+    buttons (``/imagine`` and Regenerate, ``/generate`` and Continue) draw on the same
+    allowance: a button is no way around its command's limit. The settings are read on
+    every use, so the settings, not the code, decide.
     """
-    settings = interaction.client.settings  # type: ignore[attr-defined]
-    return app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_per_s)
+
+    #: Buckets kept before idle ones (back to their full allowance) are dropped, so the
+    #: map does not grow with every user the bot has ever seen.
+    PRUNE_AT = 4096
+
+    def __init__(self, settings: BotSettings) -> None:
+        self.settings = settings
+        self._buckets: dict[tuple[str, int], app_commands.Cooldown] = {}
+
+    def hit(self, task: str, interaction: discord.Interaction) -> None:
+        """Use one of the user's runs of ``task``; raises ``CommandOnCooldown`` (answered
+        by the one error handler) when none is left."""
+        now = interaction.created_at.timestamp()
+        rate, per = self.settings.cooldown_rate, self.settings.cooldown_per_s
+        key = (task, interaction.user.id)
+        bucket = self._buckets.get(key)
+        if bucket is None or (bucket.rate, bucket.per) != (rate, per):
+            if len(self._buckets) >= self.PRUNE_AT:
+                self._prune(now)
+            bucket = self._buckets[key] = app_commands.Cooldown(rate, per)
+        retry_after = bucket.update_rate_limit(now)
+        if retry_after:
+            raise app_commands.CommandOnCooldown(bucket, retry_after)
+
+    def _prune(self, now: float) -> None:
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if bucket.get_tokens(now) < bucket.rate
+        }
+
+
+def cooldown(task: str) -> Callable[[T], T]:
+    """Decorate a slash command or context menu with the user's cooldown for ``task``."""
+
+    def predicate(interaction: discord.Interaction) -> bool:
+        interaction.client.cooldowns.hit(task, interaction)  # type: ignore[attr-defined]
+        return True
+
+    return app_commands.check(predicate)

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from inference import InferenceService
 
+from .checks import Cooldowns
 from .errors import report_error
 from .settings import BotSettings
 
@@ -57,6 +58,7 @@ class PipelineBot(commands.Bot):
     ) -> None:
         self.settings = settings or BotSettings()
         self.service = service or InferenceService(self.settings)
+        self.cooldowns = Cooldowns(self.settings)
         #: Command handlers waiting on a job; shutdown lets them tell their users.
         self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents

@@ -1,5 +1,5 @@
 """What every command cog shares: its bot, message context menus, buttons that survive
-restarts, the cooldown of buttons, and reading a message."""
+restarts, and reading a message."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from .checks import user_cooldown
+from .checks import cooldown
 from .errors import UserError, report_error
 
 if TYPE_CHECKING:
@@ -31,28 +31,13 @@ class PipelineCog(commands.Cog):
     def __init__(self, bot: PipelineBot) -> None:
         self.bot = bot
         self._menus: list[app_commands.ContextMenu] = []
-        self._cooldowns: dict[tuple[str, int], app_commands.Cooldown] = {}
 
-    def message_menu(self, name: str, callback: MenuCallback) -> None:
-        """Offer ``callback`` as a message context menu called ``name``, with the cooldown."""
+    def message_menu(self, name: str, callback: MenuCallback, *, task: str) -> None:
+        """Offer ``callback`` as a message context menu called ``name``, under the
+        cooldown of the ``task`` it runs."""
         menu = app_commands.ContextMenu(name=name, callback=callback)
-        app_commands.checks.dynamic_cooldown(user_cooldown)(menu)
+        cooldown(task)(menu)
         self._menus.append(menu)
-
-    def check_cooldown(self, interaction: discord.Interaction, action: str) -> None:
-        """The user's cooldown for ``action`` when it is not an app command (a button that
-        runs a model): raises ``CommandOnCooldown`` as ``dynamic_cooldown(user_cooldown)``
-        does, so the error handler answers it the same way."""
-        fresh = user_cooldown(interaction)
-        if fresh is None:
-            return
-        key = (action, interaction.user.id)
-        cooldown = self._cooldowns.get(key)
-        if cooldown is None or (cooldown.rate, cooldown.per) != (fresh.rate, fresh.per):
-            cooldown = self._cooldowns[key] = fresh
-        retry_after = cooldown.update_rate_limit(interaction.created_at.timestamp())
-        if retry_after:
-            raise app_commands.CommandOnCooldown(cooldown, retry_after)
 
     async def cog_load(self) -> None:
         for menu in self._menus:

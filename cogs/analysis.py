@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.checks import user_cooldown
+from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
@@ -31,12 +31,12 @@ TEMPLATE = app_commands.Range[str, 2, MAX_TEMPLATE_CHARS]
 class Analysis(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Sentiment", self.sentiment_menu)
-        self.message_menu("Extract entities", self.ner_menu)
+        self.message_menu("Sentiment", self.sentiment_menu, task="sentiment")
+        self.message_menu("Extract entities", self.ner_menu, task="ner")
 
     @app_commands.command(name="sentiment")
     @app_commands.describe(text=f"The text to judge (up to {TEXT_CHARS:,} characters)")
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("sentiment")
     async def sentiment(self, interaction: discord.Interaction, text: TEXT) -> None:
         """Tell whether a text sounds positive or negative."""
         await self._sentiment(interaction, text)
@@ -54,7 +54,7 @@ class Analysis(PipelineCog):
 
     @app_commands.command(name="ner")
     @app_commands.describe(text=f"The text to find names in (up to {TEXT_CHARS:,} characters)")
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("ner")
     async def ner(self, interaction: discord.Interaction, text: TEXT) -> None:
         """Find the people, places and organisations a text names."""
         await self._ner(interaction, text)
@@ -75,7 +75,7 @@ class Analysis(PipelineCog):
         template="The hypothesis, {} standing for each label, up to "
         f'{MAX_TEMPLATE_CHARS} characters (default: "{DEFAULT_TEMPLATE}")',
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("classify")
     async def classify(
         self,
         interaction: discord.Interaction,

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.checks import user_cooldown
+from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import send_ephemeral
@@ -49,7 +49,7 @@ class Generate(PipelineCog):
         f"{DEFAULT_TEMPERATURE:g}",
         seed="0 to 4294967295: the same seed and settings write the same text (default: random)",
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("generate")
     async def generate(
         self,
         interaction: discord.Interaction,
@@ -84,7 +84,7 @@ class Generate(PipelineCog):
         if story is None:
             await send_ephemeral(interaction, EXPIRED)
             return
-        self.check_cooldown(interaction, "generate:continue")
+        self.bot.cooldowns.hit("generate", interaction)
         await self.write(
             interaction,
             prompt=story.prompt,

@@ -13,7 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.checks import user_cooldown
+from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
@@ -45,7 +45,7 @@ class Imagine(PipelineCog):
         size=f"Width x height like 512x768: multiples of 8, from {MIN_SIDE} to this bot's limit "
         "(default: the model's size)",
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("imagine")
     async def imagine(
         self,
         interaction: discord.Interaction,
@@ -114,7 +114,7 @@ class Imagine(PipelineCog):
         request = request_from_embed(message.embeds[0]) if message and message.embeds else None
         if request is None:
             raise UserError("The settings of this image cannot be read; use /imagine instead.")
-        self.check_cooldown(interaction, "imagine:again")
+        self.bot.cooldowns.hit("imagine", interaction)
         await self.make(interaction, **request)
 
     async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.attachments import MAX_TEXT_FILE_BYTES, text_or_file
-from bot.checks import user_cooldown
+from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
@@ -27,7 +27,7 @@ TEXT = app_commands.Range[str, 1, OPTION_CHARS]
 class Reading(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Summarize", self.summarize_menu)
+        self.message_menu("Summarize", self.summarize_menu, task="summarize")
 
     @app_commands.command(name="qa")
     @app_commands.describe(
@@ -37,7 +37,7 @@ class Reading(PipelineCog):
         file=f"A .txt or .md file that holds the answer (up to {FILE_KIB} KiB, "
         f"{MAX_CONTEXT_CHARS:,} characters)",
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("qa")
     async def qa(
         self,
         interaction: discord.Interaction,
@@ -64,7 +64,7 @@ class Reading(PipelineCog):
         f"{MAX_SUMMARIZE_CHARS:,} characters)",
         length="How long the summary should be (default: medium)",
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("summarize")
     async def summarize(
         self,
         interaction: discord.Interaction,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.checks import user_cooldown
+from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
@@ -25,14 +25,14 @@ VOICE = app_commands.Range[str, 1, CHOICE_CHARS]
 class Speak(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Speak", self.speak_menu)
+        self.message_menu("Speak", self.speak_menu, task="speak")
 
     @app_commands.command(name="speak")
     @app_commands.describe(
         text=f"What to read aloud (up to {TEXT_CHARS:,} characters; long speech is cut)",
         voice="Who reads it: pick one from the list (default: the first)",
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("speak")
     async def speak(
         self, interaction: discord.Interaction, text: TEXT, voice: VOICE | None = None
     ) -> None:

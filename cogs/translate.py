@@ -10,7 +10,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.checks import user_cooldown
+from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.errors import UserError
@@ -28,7 +28,7 @@ LANGUAGE = app_commands.Range[str, 1, 100]
 class Translate(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Translate to English", self.translate_menu)
+        self.message_menu("Translate to English", self.translate_menu, task="translate")
 
     @property
     def task(self) -> TranslateTask:
@@ -40,7 +40,7 @@ class Translate(PipelineCog):
         target=f"Language to translate to (fr, German…), or a chain of up to {MAX_CHAIN}: fr>de>en",
         source="The language of the text (default: English)",
     )
-    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    @cooldown("translate")
     async def translate(
         self,
         interaction: discord.Interaction,

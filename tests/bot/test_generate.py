@@ -161,10 +161,10 @@ async def test_continue_on_a_message_that_no_longer_holds_the_story(
     assert "can't be continued any more" in click.original.content
 
 
-async def test_the_cooldown_applies_to_the_button(
+async def test_continue_counts_towards_the_generate_cooldown(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    await start_bot(cooldown_rate=1, cooldown_per_s=60)
+    await start_bot(cooldown_rate=2, cooldown_per_s=60)
     first = await final_message(
         await fake_discord.invoke_slash("generate", {"prompt": "Hi", "max_tokens": 5})
     )

@@ -241,16 +241,23 @@ async def test_regenerate_on_a_message_it_cannot_read(
     assert click.original.ephemeral and "cannot be read" in click.original.content
 
 
-async def test_regenerate_has_the_cooldown_too(
+async def test_regenerate_counts_towards_the_imagine_cooldown(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    await start_bot(cooldown_rate=1, cooldown_per_s=60)
+    await start_bot(cooldown_rate=2, cooldown_per_s=60)
     first = await final_message(await imagine(fake_discord))
     click = await fake_discord.click(first, "imagine:again")
     await new_message(click, first)
+    # /imagine and Regenerate used the user's two images: both are refused now
     again = await fake_discord.click(first, "imagine:again")
     await again.wait_until(lambda i: i.original is not first, 5)
     assert again.original.ephemeral and "Try again in" in again.original.content
+    command = await imagine(fake_discord)
+    await command.wait_for_response()
+    assert command.ephemeral and "Try again in" in command.original.content
+    # someone else may still regenerate it
+    other = await fake_discord.click(first, "imagine:again", user=fake_discord.moderator)
+    assert (await new_message(other, first)).files
 
 
 async def test_image_larger_than_the_upload_limit_is_scaled_down_or_refused(

@@ -120,6 +120,20 @@ async def test_cooldown(fake_discord: FakeDiscord, start_bot: BotFactory) -> Non
     assert (await final_message(other)).embeds
 
 
+async def test_the_menu_shares_the_commands_cooldown_and_other_tasks_do_not(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot(cooldown_rate=1, cooldown_per_s=60)
+    await final_message(await fake_discord.invoke_slash("sentiment", {"text": "one"}))
+    posted = await fake_discord.post_message("What a wonderful day")
+    menu = await fake_discord.invoke_message_command("Sentiment", posted)
+    await menu.wait_for_response()
+    assert menu.ephemeral and "Try again in" in menu.original.content
+    # another model has its own allowance
+    ner = await fake_discord.invoke_message_command("Extract entities", posted)
+    assert not (await final_message(ner)).ephemeral
+
+
 async def test_failure_inside_inference_gives_an_apology_and_the_bot_keeps_serving(
     fake_discord: FakeDiscord,
     start_bot: BotFactory,
