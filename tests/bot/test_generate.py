@@ -189,19 +189,25 @@ async def test_a_long_part_fits_discords_limits(
     # the fake refuses any write over Discord's limits, failing the test
 
 
-def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() -> None:
-    result = GenerateResult(
-        prompt="p" * 2000,
-        text=" " + "many words here " * 600,  # 9,600 characters
-        full_text="before it " * 50 + " " + "many words here " * 600,
+def written(prompt: str, before: str, text: str, tokens: int) -> GenerateResult:
+    """A part of a story as the task returns it: ``text`` written after ``before``."""
+    return GenerateResult(
+        prompt=prompt,
+        text=text,
+        full_text=before + text,
         finish_reason="length",
-        tokens=512,
+        tokens=tokens,
         seed=1,
         temperature=0.7,
         model="gpt2",
         chat=False,
         truncated=False,
     )
+
+
+def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() -> None:
+    # 9,600 characters after 500
+    result = written("p" * 2000, "before it " * 50, " " + "many words here " * 600, 512)
     view = discord.ui.View()
     reply = render(result, max_tokens=512, view=view)
     assert len(reply.messages) > 2
@@ -219,19 +225,7 @@ def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() 
 
 @pytest.mark.parametrize("ending", ["\r", "\n", " ", "\r\n "])
 def test_continue_reads_back_the_whitespace_a_part_ends_with(ending: str) -> None:
-    text = " the fox ran" + ending
-    result = GenerateResult(
-        prompt="Once",
-        text=text,
-        full_text=" upon a time," + text,
-        finish_reason="length",
-        tokens=5,
-        seed=3,
-        temperature=0.7,
-        model="gpt2",
-        chat=False,
-        truncated=False,
-    )
+    result = written("Once", " upon a time,", " the fox ran" + ending, 5)
     (message,) = render(result, max_tokens=5).messages
     story = story_from_embeds(message.embeds)
     assert story is not None and story.text == result.full_text
