@@ -1,11 +1,15 @@
 """Translation: /translate (chains such as fr>de>en too) and the "Translate to English" menu.
 
 The menu cannot ask which language a message is in, and the models cannot tell: it
-assumes the server's language (its preferred locale), else the language of the user's
-Discord, when that is not English, and says so under the translation.
+detects the language (``source: auto`` does the same), and when a message is too short
+or mixed to tell, assumes the server's language (its preferred locale), else the
+language of the user's Discord, when that is not English. Either way it says so under
+the translation. Detection runs in a worker thread before the job is made.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import discord
 from discord import app_commands
@@ -18,11 +22,12 @@ from bot.jobs import run_job
 from bot.render import render
 from bot.render.translate import language_choices
 from inference import InvalidInput
-from inference.languages import LANGUAGES, language_name, resolve_language
-from inference.tasks.translate import MAX_CHAIN, MAX_CHARS, TranslateTask
+from inference.languages import LANGUAGES, detect_language, language_name, resolve_language
+from inference.tasks.translate import AUTO_SOURCE, MAX_CHAIN, MAX_CHARS, TranslateTask
 
 TEXT = app_commands.Range[str, 1, MAX_CHARS]
 LANGUAGE = app_commands.Range[str, 1, 100]
+AUTO_CHOICE = "auto (detect the language of the text)"
 
 
 class Translate(PipelineCog):
@@ -38,7 +43,7 @@ class Translate(PipelineCog):
     @app_commands.describe(
         text=f"The text to translate (up to {MAX_CHARS:,} characters)",
         target=f"Language to translate to (fr, German…), or a chain of up to {MAX_CHAIN}: fr>de>en",
-        source="The language of the text (default: English)",
+        source="The language of the text, or auto to detect it (default: English)",
     )
     @cooldown("translate")
     async def translate(
@@ -49,7 +54,11 @@ class Translate(PipelineCog):
         source: LANGUAGE | None = None,
     ) -> None:
         """Translate text to another language, or through a chain such as fr>de>en."""
-        await self._translate(interaction, text, target, source)
+        note = ""
+        if source is not None and source.strip().casefold() == AUTO_SOURCE:
+            source = await asyncio.to_thread(self.task.detect_source, text)
+            note = f"Detected {language_name(source)}. Not right? Give source: instead."
+        await self._translate(interaction, text, target, source, note=note)
 
     @translate.autocomplete("target")
     async def target_choices(
@@ -67,18 +76,26 @@ class Translate(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         first = self.code((interaction.namespace.target or "").split(">")[0])
-        return language_choices(current, lambda code: first is None or self.reachable(code, first))
+        found = language_choices(current, lambda code: first is None or self.reachable(code, first))
+        typed = current.strip().casefold()
+        if AUTO_SOURCE.startswith(typed) or (typed and "detect".startswith(typed)):
+            found = [app_commands.Choice(name=AUTO_CHOICE, value=AUTO_SOURCE), *found][:25]
+        return found
 
     async def translate_menu(
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
         """Translate a message to English."""
         text = message_text(message)
-        source, whose = menu_source(interaction)
-        note = (
-            f"Read as {language_name(source)}, {whose}. "
-            "Not right? Use /translate with source: instead."
-        )
+        source = await asyncio.to_thread(detect_language, text)
+        if source == "en":
+            raise UserError("That message is already in English.")
+        if source is not None:
+            read_as = f"Detected {language_name(source)}."
+        else:
+            source, whose = menu_source(interaction)
+            read_as = f"Read as {language_name(source)}, {whose}."
+        note = f"{read_as} Not right? Use /translate with source: instead."
         await self._translate(interaction, text, "en", source, note=note)
 
     async def _translate(
@@ -120,8 +137,9 @@ class Translate(PipelineCog):
 
 
 def menu_source(interaction: discord.Interaction) -> tuple[str, str]:
-    """The language a message is taken to be in: the server's, else the user's Discord
-    language, when it is not English; (code, where it came from)."""
+    """The language a message that cannot be detected is taken to be in: the server's,
+    else the user's Discord language, when it is not English; (code, where it came
+    from)."""
     for locale, whose in (
         (interaction.guild_locale, "the language of this server"),
         (interaction.locale, "the language of your Discord"),
@@ -130,8 +148,9 @@ def menu_source(interaction: discord.Interaction) -> tuple[str, str]:
         if code != "en" and code in LANGUAGES:
             return code, whose
     raise UserError(
-        "I can't tell which language that message is in: this server and your Discord "
-        "are set to English. Use /translate with the text and source: instead."
+        "I can't tell which language that message is in (it is short, or mixed), and "
+        "this server and your Discord are set to English. Use /translate with the text "
+        "and source: instead."
     )
 
 

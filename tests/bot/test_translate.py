@@ -153,11 +153,32 @@ async def test_unknown_language_gets_an_ephemeral_error_naming_close_matches(
     assert "no translation model from Italian to German" in inter.original.content
 
 
-async def test_menu_reads_the_message_in_the_servers_language(
+async def test_menu_detects_the_language_of_the_message(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
     await start_bot()
-    posted = await fake_discord.post_message("Bonjour, comment allez-vous ?")
+    text = "Bonjour, comment allez-vous ? Il fait beau aujourd'hui."
+    inter = await fake_discord.invoke_message_command(
+        "Translate to English", await fake_discord.post_message(text)
+    )
+    message = await final_message(inter)
+    assert inter.response_time < 3
+    embed = message.embeds[0]
+    assert embed["title"] == "French → English"
+    assert embed["fields"][0]["value"] == text
+    assert embed["footer"]["text"].startswith("Detected French. Not right?")
+
+    english = await fake_discord.post_message("The weather is lovely today, let us go out.")
+    inter = await fake_discord.invoke_message_command("Translate to English", english)
+    await inter.wait_for_response()
+    assert inter.ephemeral and inter.original.content == "⚠️ That message is already in English."
+
+
+async def test_menu_reads_a_message_too_short_to_tell_in_the_servers_language(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    posted = await fake_discord.post_message("Salut !")
 
     inter = await fake_discord.invoke_message_command("Translate to English", posted)
     await inter.wait_for_response()
@@ -169,8 +190,33 @@ async def test_menu_reads_the_message_in_the_servers_language(
     message = await final_message(inter)
     embed = message.embeds[0]
     assert embed["title"] == "French → English"
-    assert embed["fields"][0]["value"] == "Bonjour, comment allez-vous ?"
+    assert embed["fields"][0]["value"] == "Salut !"
     assert embed["footer"]["text"].startswith("Read as French, the language of this server.")
+
+
+async def test_source_auto_detects_the_language(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    answer = await fake_discord.invoke_autocomplete(
+        "translate", {"target": "fr", "source": "au"}, focused="source"
+    )
+    assert answer[0] == {"name": "auto (detect the language of the text)", "value": "auto"}
+
+    text = "Wie spät ist es? Ich muss gleich zum Bahnhof."
+    inter = await fake_discord.invoke_slash(
+        "translate", {"text": text, "target": "fr", "source": "auto"}
+    )
+    embed = (await final_message(inter)).embeds[0]
+    assert embed["title"] == "German → French"
+    assert embed["footer"]["text"].startswith("Detected German.")
+
+    unsure = await fake_discord.invoke_slash(
+        "translate", {"text": "lol", "target": "fr", "source": "auto"}
+    )
+    await unsure.wait_for_response()
+    assert unsure.ephemeral and not unsure.deferred
+    assert "can't tell which language" in unsure.original.content
 
 
 async def test_options_show_their_limits(fake_discord: FakeDiscord, start_bot: BotFactory) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from inference import InferenceService, InferenceSettings, InvalidInput
 from inference.device import resolve_placement
-from inference.languages import close_matches, resolve_language, suggest_languages
+from inference.languages import close_matches, detect_language, resolve_language, suggest_languages
 from inference.tasks.translate import OPUS_MT_TEMPLATE, TranslateResult, TranslateTask
 from tests.inference.test_cli import cli
 
@@ -172,6 +172,31 @@ def test_resolve_language_and_close_matches() -> None:
         resolve_language("jp")
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Bonjour, comment allez-vous ? Il fait beau aujourd'hui.", "fr"),
+        ("Wie spät ist es? Ich muss gleich zum Bahnhof.", "de"),
+        ("The weather is lovely today, shall we go for a walk?", "en"),
+        ("Сегодня хорошая погода, пойдём гулять в парк.", "ru"),
+        ("今日はいい天気ですね。散歩に行きましょう。", "ja"),
+        ("Jag vet inte än om jag kan komma imorgon.", "sv"),
+        ("lol", None),  # too short to tell
+        ("12345 !!! :) 👍", None),  # no words at all
+    ],
+)
+def test_detect_language(text: str, code: str | None) -> None:
+    assert detect_language(text) == code
+
+
+def test_detect_source_refuses_what_it_cannot_tell() -> None:
+    assert TranslateTask.detect_source("  Où est la gare, s'il vous plaît ?  ") == "fr"
+    with pytest.raises(InvalidInput, match="can't tell which language"):
+        TranslateTask.detect_source("lol")
+    with pytest.raises(InvalidInput, match="empty"):
+        TranslateTask.detect_source("   ")
+
+
 def test_cli_translates(tiny_models: dict[str, Path]) -> None:
     done = cli(
         "run", "translate", "Hello, how are you?", "--target", "fr", "--source", "en",
@@ -187,3 +212,21 @@ def test_cli_bad_language_exits_2(tiny_models: dict[str, Path]) -> None:
     done = cli("run", "translate", "Hello", "--target", "fre", "--model", template(tiny_models))
     assert done.returncode == 2
     assert done.stderr.strip() == "error: Unknown language 'fre'. Did you mean fr (French)?"
+
+
+def test_cli_detects_the_source_with_auto(tiny_models: dict[str, Path]) -> None:
+    text = "Bonjour, comment allez-vous ? Il fait beau aujourd'hui."
+    done = cli(
+        "run", "translate", text, "--target", "en", "--source", "auto",
+        "--model", template(tiny_models),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["source"] == "fr"
+    assert [(s["source"], s["target"]) for s in data["stages"]] == [("fr", "en")]
+
+    unsure = cli(
+        "run", "translate", "lol", "--target", "fr", "--source", "auto",
+        "--model", template(tiny_models),
+    )  # fmt: skip
+    assert unsure.returncode == 2 and "can't tell which language" in unsure.stderr
