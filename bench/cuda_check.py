@@ -91,7 +91,7 @@ def model_settings(models: dict[str, Path], **overrides: Any) -> InferenceSettin
     }
     values["speak_model"] = str(models["speak"])
     values["translate_model"] = f"{models['translate']}/opus-mt-{{src}}-{{tgt}}"
-    values.update(device=DEVICE, dtype="auto", max_wait_ms=2)
+    values.update(device=DEVICE, dtype="auto", max_wait_ms=2, imagine_safety_checker="")
     values.update(overrides)
     return InferenceSettings(_env_file=None, **values)
 

@@ -20,8 +20,9 @@ class BotSettings(InferenceSettings):
     #: Each user may run a command this many times per COOLDOWN_PER_S seconds.
     cooldown_rate: int = Field(default=3, ge=1)
     cooldown_per_s: float = Field(default=30.0, gt=0)
-    #: /imagine: where a model without an active safety checker may make images:
-    #: "age-restricted" channels only, "anywhere", or "nowhere".
+    #: /imagine: where unchecked images (a model with no safety checker of its own and
+    #: no IMAGINE_SAFETY_CHECKER) may be made: "age-restricted" channels only,
+    #: "anywhere", or "nowhere".
     imagine_nsfw_policy: Literal["age-restricted", "anywhere", "nowhere"] = "age-restricted"
     #: /imagine: words or phrases a prompt may not contain (comma-separated; whole words,
     #: any case), refused before anything runs.

@@ -72,6 +72,9 @@ class InferenceSettings(BaseSettings):
     #: imagine: keep the model in RAM and move each part to the GPU only while it runs
     #: (CUDA only; much less GPU memory, slower).
     imagine_cpu_offload: bool = False
+    #: imagine: the safety checker (Hub id or directory) that checks the images of models
+    #: that ship none (sd-turbo, SDXL); empty: such images go unchecked.
+    imagine_safety_checker: str = "CompVis/stable-diffusion-safety-checker"
 
     #: speak: the vocoder of SpeechT5 models (Hub id or directory); unused by VITS.
     speak_vocoder: str = "microsoft/speecht5_hifigan"

@@ -45,6 +45,19 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def safety_checkers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny stand-alone safety checkers (for IMAGINE_SAFETY_CHECKER) that pass every
+    image ("pass") or flag every one ("flag")."""
+    from tests.tiny_models import build_safety_checker
+
+    root = tmp_path_factory.mktemp("safety-checkers")
+    return {
+        "pass": build_safety_checker(root / "pass"),
+        "flag": build_safety_checker(root / "flag", flag_everything_nsfw=True),
+    }
+
+
+@pytest.fixture(scope="session")
 def checked_imagine_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny image pipelines whose safety checker passes every image ("pass") or flags
     every one ("flag")."""
@@ -78,4 +91,6 @@ def _clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     for name in list(os.environ):
         if name.endswith("_MODEL") or name in {"DEVICE", "DTYPE", "PRELOAD", "DISCORD_TOKEN"}:
             monkeypatch.delenv(name, raising=False)
+    # The default checker is a Hub model: tests that want one name a tiny one.
+    monkeypatch.setenv("IMAGINE_SAFETY_CHECKER", "")
     yield

@@ -69,6 +69,7 @@ __all__ = [
     "build_marian",
     "build_ner",
     "build_qa",
+    "build_safety_checker",
     "build_sentiment",
     "build_speaker_embedding",
     "build_speecht5",
@@ -813,6 +814,17 @@ def build_stable_diffusion(
         requires_safety_checker=safety_checker,
     )
     pipe.save_pretrained(path, safe_serialization=True)
+    return path
+
+
+def build_safety_checker(path: Path, seed: int = 0, flag_everything_nsfw: bool = False) -> Path:
+    """A tiny ``StableDiffusionSafetyChecker`` on its own, laid out like
+    ``CompVis/stable-diffusion-safety-checker`` (weights and preprocessor in one
+    directory), for ``IMAGINE_SAFETY_CHECKER``."""
+    path = _prepare(path)
+    checker, processor = _tiny_safety_checker(seed, flag_everything_nsfw)
+    checker.save_pretrained(path, safe_serialization=True)
+    processor.save_pretrained(path)
     return path
 
 

@@ -4,17 +4,19 @@ The pipeline class comes from the model's ``model_index.json`` (``DiffusionPipel
 auto class), so every family loads through the same code. Defaults that depend on the
 family (steps, guidance, size) are settled when the model is loaded, see ``_defaults``.
 
-The model's own safety checker is kept when it has one; whether a loaded pipeline has
-an active one is reported on every result (``safety_checker``) and by
-``ImagineTask.safety_checker_active()``, so that a chat front end can keep unchecked
-images to age-restricted channels. A flagged image is withheld: the result says
-``nsfw=True`` and carries no PNG (the pipeline blacks such images out; a black square
-tells the user nothing a message cannot).
+The model's own safety checker is kept when it has one; a model that ships none (sd-turbo,
+the SDXL family) gets the one IMAGINE_SAFETY_CHECKER names (``SafetyChecker``), run on
+each image after the pipeline. Whether a loaded model's images are checked is reported on
+every result (``safety_checker``) and by ``ImagineTask.safety_checker_active()``, so that
+a chat front end can keep unchecked images to age-restricted channels. A flagged image is
+withheld: the result says ``nsfw=True`` and carries no PNG (the pipeline blacks such
+images out; a black square tells the user nothing a message cannot).
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import secrets
 import time
@@ -37,6 +39,8 @@ from .base import (
     looks_like_path,
     reject_unknown,
 )
+
+log = logging.getLogger(__name__)
 
 #: Characters of a prompt or negative prompt at most (CLIP reads 77 tokens anyway).
 MAX_PROMPT_CHARS = 500
@@ -110,6 +114,36 @@ class ImagineResult(Result):
         return (self.filename, self.png) if self.png is not None else None
 
 
+class SafetyChecker:
+    """Stable Diffusion's safety checker on its own, for pipelines that ship none: a CLIP
+    image encoder whose embedding is compared with embeddings of unsafe concepts."""
+
+    def __init__(self, model_id: str, device: torch.device, dtype: torch.dtype, **kwargs: Any):
+        from diffusers.pipelines.stable_diffusion.safety_checker import (
+            StableDiffusionSafetyChecker,
+        )
+        from transformers import CLIPImageProcessor
+
+        self.processor = CLIPImageProcessor.from_pretrained(model_id, **kwargs)
+        self.model = StableDiffusionSafetyChecker.from_pretrained(
+            model_id, dtype=dtype, use_safetensors=True, **kwargs
+        ).to(device)
+        self.device, self.dtype = device, dtype
+
+    def flags(self, images: Sequence[Any]) -> list[bool]:
+        """For each PIL image, whether it shows something unsafe."""
+        import numpy as np
+
+        pixels = self.processor(list(images), return_tensors="pt").pixel_values
+        # The checker blacks out flagged images in ``images``; only its flags are read.
+        placeholders = np.zeros((len(images), 1, 1, 3), dtype=np.float32)
+        with torch.inference_mode():
+            _, flagged = self.model(
+                images=placeholders, clip_input=pixels.to(self.device, self.dtype)
+            )
+        return [bool(flag) for flag in flagged]
+
+
 @dataclass
 class ImagePipeline:
     """A loaded diffusers pipeline and the defaults of its model family."""
@@ -120,9 +154,12 @@ class ImagePipeline:
     guidance: float
     width: int
     height: int
+    #: Whether images are checked: by the pipeline's own checker or by ``checker``.
     safety_checker: bool
     #: Where the initial noise is drawn (the GPU's generator on CUDA, as most front ends).
     generator_device: torch.device
+    #: The separate checker (IMAGINE_SAFETY_CHECKER) of a pipeline that ships none.
+    checker: SafetyChecker | None = None
 
 
 class _Interrupted(Exception):
@@ -240,8 +277,9 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         # Components come out of from_pretrained in eval mode; there is no pipe.eval().
 
         steps, guidance, width, height = self._defaults(model_id, pipe)
-        has_checker = getattr(pipe, "safety_checker", None) is not None
-        self._safety[model_id] = has_checker
+        own_checker = getattr(pipe, "safety_checker", None) is not None
+        checker = None if own_checker else self._separate_checker(model_id)
+        self._safety[model_id] = own_checker or checker is not None
         return ImagePipeline(
             pipe=pipe,
             name=_display_name(model_id),
@@ -249,11 +287,34 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
             guidance=guidance,
             width=width,
             height=height,
-            safety_checker=has_checker,
+            safety_checker=own_checker or checker is not None,
             generator_device=self.placement.device
             if self.placement.is_cuda
             else torch.device("cpu"),
+            checker=checker,
         )
+
+    def _separate_checker(self, model_id: str) -> SafetyChecker | None:
+        """IMAGINE_SAFETY_CHECKER for a model that ships no checker; None when unset or
+        when it cannot be loaded (then the images are unchecked, and said to be, so the
+        front end's policy for unchecked images applies rather than /imagine failing)."""
+        checker_id = self.settings.imagine_safety_checker.strip()
+        if not checker_id:
+            return None
+        # With CPU offload the GPU is kept for the pipeline: the checker runs on the CPU.
+        offload = self.settings.imagine_cpu_offload and self.placement.is_cuda
+        device = torch.device("cpu") if offload else self.placement.device
+        dtype = torch.float32 if device.type == "cpu" else self.placement.dtype
+        try:
+            return SafetyChecker(checker_id, device, dtype, **self.pretrained_kwargs())
+        except Exception as exc:  # a missing download, a wrong directory: report and go on
+            log.warning(
+                "safety checker %s for %s could not be loaded (%s); its images are unchecked",
+                checker_id,
+                model_id,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
+            return None
 
     def _defaults(self, model_id: str, pipe: Any) -> tuple[int, float, int, int]:
         """Steps, guidance, width and height for requests that leave them out.
@@ -329,7 +390,9 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         seconds = time.perf_counter() - started
 
         # postprocess
-        flags = getattr(output, "nsfw_content_detected", None) or [False] * len(requests)
+        flags = getattr(output, "nsfw_content_detected", None)
+        if flags is None:
+            flags = model.checker.flags(output.images) if model.checker else [False] * len(requests)
         results: list[ImagineResult | InferenceError] = []
         for index, (request, image, flagged) in enumerate(
             zip(requests, output.images, flags, strict=True)

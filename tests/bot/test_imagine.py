@@ -367,6 +367,14 @@ async def test_model_with_a_safety_checker_draws_anywhere_and_withholds_flagged_
     assert png_of(await final_message(inter)).size == (64, 64)
 
 
+async def test_a_model_without_a_checker_draws_anywhere_with_the_separate_one(
+    fake_discord: FakeDiscord, start_bot: BotFactory, safety_checkers: dict[str, Path]
+) -> None:
+    await start_bot(imagine_safety_checker=str(safety_checkers["pass"]))  # default policy
+    inter = await imagine(fake_discord, channel=fake_discord.channel)
+    assert png_of(await final_message(inter)).size == (64, 64)
+
+
 async def test_blocked_words_are_refused_before_anything_runs(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:

@@ -6,6 +6,7 @@ because every step is a real UNet pass on the CPU.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
@@ -242,6 +243,50 @@ async def test_checked_image_that_passes(checked_imagine_models: dict[str, Path]
         result = await service.run("imagine", prompt="a fox", steps=1, seed=5)
     assert result.nsfw is False and result.safety_checker is True
     assert Image.open(io.BytesIO(result.png)).size == (64, 64)
+
+
+@pytest.mark.parametrize(("checker", "flagged"), [("pass", False), ("flag", True)])
+async def test_a_model_without_a_checker_gets_the_separate_one(
+    tiny_models: dict[str, Path], safety_checkers: dict[str, Path], checker: str, flagged: bool
+) -> None:
+    async with InferenceService(
+        settings(imagine_safety_checker=str(safety_checkers[checker])),
+        models={"imagine": str(tiny_models["imagine"])},  # ships no checker
+    ) as service:
+        results = await asyncio.gather(
+            *(service.run("imagine", prompt="a fox", steps=1, seed=seed) for seed in (1, 2))
+        )
+        assert service.task("imagine").safety_checker_active() is True
+    for result in results:
+        assert result.safety_checker is True and result.nsfw is flagged
+        assert (result.png is None) is flagged
+
+
+async def test_the_models_own_checker_is_the_one_used(
+    checked_imagine_models: dict[str, Path], safety_checkers: dict[str, Path]
+) -> None:
+    async with InferenceService(
+        settings(imagine_safety_checker=str(safety_checkers["flag"])),
+        models={"imagine": str(checked_imagine_models["pass"])},
+    ) as service:
+        result = await service.run("imagine", prompt="a fox", steps=1, seed=5)
+        (loaded,) = service.loaded_models("imagine")
+    assert loaded.checker is None  # never loaded
+    assert result.nsfw is False and result.png is not None
+
+
+async def test_a_separate_checker_that_cannot_load_leaves_images_unchecked(
+    tiny_models: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with InferenceService(
+        settings(imagine_safety_checker=str(tmp_path / "no-such-checker")),
+        models={"imagine": str(tiny_models["imagine"])},
+    ) as service:
+        result = await service.run("imagine", prompt="a fox", steps=1, seed=5)
+        assert service.task("imagine").safety_checker_active() is False
+    assert result.safety_checker is False and result.png is not None
+    (warning,) = [r for r in caplog.records if "safety checker" in r.getMessage()]
+    assert "no-such-checker" in warning.getMessage() and "unchecked" in warning.getMessage()
 
 
 # -- loading --------------------------------------------------------------------------
