@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
@@ -118,7 +119,9 @@ class SafetyChecker:
     """Stable Diffusion's safety checker on its own, for pipelines that ship none: a CLIP
     image encoder whose embedding is compared with embeddings of unsafe concepts."""
 
-    def __init__(self, model_id: str, device: torch.device, dtype: torch.dtype, **kwargs: Any):
+    def __init__(
+        self, model_id: str, device: torch.device, dtype: torch.dtype, **kwargs: Any
+    ) -> None:
         from diffusers.pipelines.stable_diffusion.safety_checker import (
             StableDiffusionSafetyChecker,
         )
@@ -132,8 +135,6 @@ class SafetyChecker:
 
     def flags(self, images: Sequence[Any]) -> list[bool]:
         """For each PIL image, whether it shows something unsafe."""
-        import numpy as np
-
         pixels = self.processor(list(images), return_tensors="pt").pixel_values
         # The checker blacks out flagged images in ``images``; only its flags are read.
         placeholders = np.zeros((len(images), 1, 1, 3), dtype=np.float32)
