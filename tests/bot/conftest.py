@@ -100,3 +100,18 @@ async def final_message(inter: Any, timeout: float = 20) -> Any:
         timeout,
     )
     return inter.original
+
+
+async def reply_to_click(
+    click: Any,
+    clicked: Any,
+    ready: Callable[[Any], object] = lambda message: message.embeds,
+    timeout: float = 20,
+) -> Any:
+    """The message a button click made (its own, not the message clicked), once
+    ``ready`` (default: it has embeds) holds for it."""
+    await click.wait_until(
+        lambda i: i.original is not clicked and i.original is not None and ready(i.original),
+        timeout,
+    )
+    return click.original

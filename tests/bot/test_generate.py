@@ -17,9 +17,9 @@ import pytest
 from bot.render import render
 from bot.render.generate import PROMPT_TITLE, SO_FAR, ZWSP, shown, story_from_embeds
 from inference.tasks.generate import GenerateResult
-from tests.bot.conftest import BotFactory, final_message
+from tests.bot.conftest import BotFactory, final_message, reply_to_click
 from tests.fakediscord import FakeDiscord
-from tests.fakediscord.records import InteractionRecord, MessageRecord
+from tests.fakediscord.records import MessageRecord
 
 CONTINUE = "generate:continue"
 
@@ -47,14 +47,6 @@ def footer(message: MessageRecord) -> str:
 
 def seed_of(message: MessageRecord) -> int:
     return int(re.search(r"Seed (\d+)", footer(message))[1])
-
-
-async def next_part(click: InteractionRecord, old: MessageRecord) -> MessageRecord:
-    """The message a Continue click made (a new one, not the one clicked)."""
-    await click.wait_until(
-        lambda i: i.original is not old and i.original is not None and i.original.embeds, 20
-    )
-    return click.original
 
 
 async def test_prompt_text_seed_tokens_and_a_continue_button(
@@ -108,7 +100,7 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
         )
     )
     click = await fake_discord.click(first, CONTINUE, user=fake_discord.moderator)
-    second = await next_part(click, first)
+    second = await reply_to_click(click, first)
     assert not second.ephemeral and second.custom_ids == [CONTINUE]
     assert parts(second)[0]["description"] == "Once upon a time"
     assert shown_text(first).endswith(so_far(second))  # the end of the text before
@@ -129,7 +121,7 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     await bot.close()  # a restart: the new process knows nothing of the old messages
     await start_bot()
     click = await fake_discord.click(second, CONTINUE)
-    third = await next_part(click, second)
+    third = await reply_to_click(click, second)
     # "so far" is the end of all the message showed: its own "so far" and its part
     assert (so_far(second) + shown_text(second)).endswith(so_far(third))
     assert shown_text(third) and third.custom_ids == [CONTINUE]
@@ -143,7 +135,7 @@ async def test_continue_with_a_chat_model(
         await fake_discord.invoke_slash("generate", {"prompt": "Hello there", "max_tokens": 8})
     )
     assert footer(first).endswith("· chat")
-    second = await next_part(await fake_discord.click(first, CONTINUE), first)
+    second = await reply_to_click(await fake_discord.click(first, CONTINUE), first)
     assert parts(second)[0]["description"] == "Hello there" and "(max 8)" in footer(second)
 
 
@@ -168,7 +160,7 @@ async def test_continue_counts_towards_the_generate_cooldown(
     first = await final_message(
         await fake_discord.invoke_slash("generate", {"prompt": "Hi", "max_tokens": 5})
     )
-    await next_part(await fake_discord.click(first, CONTINUE), first)
+    await reply_to_click(await fake_discord.click(first, CONTINUE), first)
     again = await fake_discord.click(first, CONTINUE)
     await again.wait_until(lambda i: i.original is not first, 5)
     assert again.original.ephemeral and "Try again in" in again.original.content

@@ -19,7 +19,7 @@ from PIL import Image
 from bot.client import PipelineBot
 from bot.render.imagine import escape_prompt, unescape_prompt
 from inference import InferenceService, InferenceSettings
-from tests.bot.conftest import BotFactory, ModelGate, final_message
+from tests.bot.conftest import BotFactory, ModelGate, final_message, reply_to_click
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.records import InteractionRecord, MessageRecord
 
@@ -67,10 +67,7 @@ async def wait_for_cancel_button(inter: InteractionRecord) -> str:
 
 async def new_message(click: InteractionRecord, old: MessageRecord) -> MessageRecord:
     """The image a button click made (its own message, not the one clicked)."""
-    await click.wait_until(
-        lambda i: i.original is not old and i.original is not None and i.original.files, 20
-    )
-    return click.original
+    return await reply_to_click(click, old, ready=lambda message: message.files)
 
 
 # -- the image --------------------------------------------------------------------------
