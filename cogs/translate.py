@@ -23,7 +23,13 @@ from bot.render import render
 from bot.render.translate import language_choices
 from inference import InvalidInput
 from inference.languages import LANGUAGES, detect_language, language_name, resolve_language
-from inference.tasks.translate import AUTO_SOURCE, MAX_CHAIN, MAX_CHARS, TranslateTask
+from inference.tasks.translate import (
+    AUTO_SOURCE,
+    MAX_CHAIN,
+    MAX_CHARS,
+    TranslateTask,
+    asks_for_detection,
+)
 
 TEXT = app_commands.Range[str, 1, MAX_CHARS]
 LANGUAGE = app_commands.Range[str, 1, 100]
@@ -55,7 +61,7 @@ class Translate(PipelineCog):
     ) -> None:
         """Translate text to another language, or through a chain such as fr>de>en."""
         note = ""
-        if source is not None and source.strip().casefold() == AUTO_SOURCE:
+        if asks_for_detection(source):
             source = await asyncio.to_thread(self.task.detect_source, text)
             note = f"Detected {language_name(source)}. Not right? Give source: instead."
         await self._translate(interaction, text, target, source, note=note)

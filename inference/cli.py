@@ -28,7 +28,7 @@ from .errors import InferenceError
 from .service import InferenceService
 from .settings import InferenceSettings
 from .tasks import TASKS
-from .tasks.translate import AUTO_SOURCE
+from .tasks.translate import asks_for_detection
 
 EXIT_USAGE = 2
 
@@ -85,7 +85,7 @@ async def _run_once(args: argparse.Namespace, options: dict[str, Any]) -> dict[s
     async with InferenceService(settings, models=models) as service:
         if args.input is not None:
             options[service.task(task).main_input] = args.input
-        if task == "translate" and str(options.get("source", "")).casefold() == AUTO_SOURCE:
+        if task == "translate" and asks_for_detection(options.get("source")):
             detect = service.task(task).detect_source
             options["source"] = await asyncio.to_thread(detect, options.get("text") or "")
         started = time.perf_counter()

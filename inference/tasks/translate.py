@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 #: service itself always gets a language.
 AUTO_SOURCE = "auto"
 
+
+def asks_for_detection(source: object) -> bool:
+    """Whether ``source`` is "auto" (any case, spaces around it)."""
+    return isinstance(source, str) and source.strip().casefold() == AUTO_SOURCE
+
+
 #: The default model template (the TRANSLATE_MODEL default).
 OPUS_MT_TEMPLATE = "Helsinki-NLP/opus-mt-{src}-{tgt}"
 

@@ -12,7 +12,12 @@ import pytest
 from inference import InferenceService, InferenceSettings, InvalidInput
 from inference.device import resolve_placement
 from inference.languages import close_matches, detect_language, resolve_language, suggest_languages
-from inference.tasks.translate import OPUS_MT_TEMPLATE, TranslateResult, TranslateTask
+from inference.tasks.translate import (
+    OPUS_MT_TEMPLATE,
+    TranslateResult,
+    TranslateTask,
+    asks_for_detection,
+)
 from tests.inference.test_cli import cli
 
 
@@ -190,6 +195,8 @@ def test_detect_language(text: str, code: str | None) -> None:
 
 
 def test_detect_source_refuses_what_it_cannot_tell() -> None:
+    assert asks_for_detection(" Auto ") and not asks_for_detection("en")
+    assert not asks_for_detection(None)
     assert TranslateTask.detect_source("  Où est la gare, s'il vous plaît ?  ") == "fr"
     with pytest.raises(InvalidInput, match="can't tell which language"):
         TranslateTask.detect_source("lol")
