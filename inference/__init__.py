@@ -9,11 +9,13 @@ from .errors import (
     ModelUnavailable,
     UnknownTask,
 )
+from .jobs import Backend, JobHandle, JobState, JobUpdate, ServiceStatus
 from .results import Result
-from .service import InferenceService, Job, JobState, JobUpdate, ServiceStatus
+from .service import InferenceService, Job
 from .settings import InferenceSettings, TaskLimits
 
 __all__ = [
+    "Backend",
     "Busy",
     "InferenceError",
     "InferenceService",
@@ -21,6 +23,7 @@ __all__ = [
     "InvalidInput",
     "Job",
     "JobCancelled",
+    "JobHandle",
     "JobState",
     "JobTimeout",
     "JobUpdate",

@@ -6,6 +6,8 @@ anything longer (tracebacks, library messages) belongs in the logs.
 
 from __future__ import annotations
 
+from .naming import display_name, scrub_paths
+
 
 class InferenceError(Exception):
     """Base class: a request could not be served. ``str(err)`` is user-readable."""
@@ -40,7 +42,10 @@ class ModelUnavailable(InferenceError):
     user_fixable = False
 
     def __init__(self, task: str, model: str, reason: str) -> None:
-        super().__init__(f"The {task} model is unavailable ({model}): {reason}")
+        # Users see the model's display name and a reason without paths; the log, which
+        # gets ``model`` and ``reason`` as they are, keeps the details.
+        reason_shown = scrub_paths(reason.replace(model, display_name(model)))
+        super().__init__(f"The {task} model is unavailable ({display_name(model)}): {reason_shown}")
         self.task = task
         self.model = model
         self.reason = reason

@@ -24,8 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import Any
 
 from .device import Placement, resolve_placement
@@ -37,6 +36,7 @@ from .errors import (
     ModelUnavailable,
     UnknownTask,
 )
+from .jobs import JobState, JobUpdate, ServiceStatus
 from .results import Result
 from .settings import InferenceSettings, TaskLimits
 from .tasks import TASKS
@@ -46,29 +46,6 @@ log = logging.getLogger(__name__)
 
 #: How long a failed model load is remembered before the next request tries again.
 LOAD_FAILURE_TTL_S = 60.0
-
-
-class JobState(str, Enum):
-    QUEUED = "queued"
-    LOADING = "loading"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-@dataclass(frozen=True)
-class JobUpdate:
-    """A snapshot of a job, for showing its state to the person waiting for it."""
-
-    state: JobState
-    position: int | None
-    progress: tuple[int, int] | None
-    elapsed_s: float
 
 
 @dataclass(frozen=True)
@@ -193,6 +170,9 @@ class _Context:
 
     def cancelled(self, index: int) -> bool:
         return self._jobs[index].done
+
+    def checkpoint(self) -> None:
+        pass
 
 
 class _Lane:
@@ -368,18 +348,6 @@ class _Lane:
         for job in pending:
             job._finish(JobState.CANCELLED, error=JobCancelled("The service is shutting down."))
         self.queue.clear()
-
-
-@dataclass
-class ServiceStatus:
-    """What ``/status`` and operators want to know."""
-
-    device: str
-    uptime_s: float
-    loaded_models: list[str]
-    queued: dict[str, int]
-    running: dict[str, int]
-    failed_models: dict[str, str] = field(default_factory=dict)
 
 
 class InferenceService:

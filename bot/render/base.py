@@ -16,8 +16,8 @@ import discord
 from discord import app_commands
 
 from inference import InvalidInput
+from inference.jobs import JobState, JobUpdate
 from inference.results import Result
-from inference.service import JobState, JobUpdate
 from inference.tasks.base import clean_text, looks_like_path
 
 # Discord's limits (developer docs, "Message" and "Embed limits").

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import discord
 from discord import app_commands
 
-from inference.service import ServiceStatus
+from inference.jobs import ServiceStatus
 
 from .base import COLOUR, EMBED_FIELD_VALUE, clip, duration
 

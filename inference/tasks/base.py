@@ -47,6 +47,11 @@ class BatchContext(Protocol):
     def cancelled(self, index: int) -> bool:
         """Whether request ``index`` was cancelled (stop working on it if you can)."""
 
+    def checkpoint(self) -> None:
+        """A step boundary of long work (a diffusion step, a generated token, a group of
+        chunks). The scheduler may lend the device to waiting cheap work here, so this
+        can block for a moment; call it between steps, never inside one."""
+
 
 class NullContext:
     """A context for running a batch outside the service (tests, benchmarks)."""
@@ -56,6 +61,9 @@ class NullContext:
 
     def cancelled(self, index: int) -> bool:
         return False
+
+    def checkpoint(self) -> None:
+        pass
 
 
 @dataclass
