@@ -227,9 +227,13 @@ class Lane:
         #: and "retry in" hints.
         self.seconds_per_cost = 1.0
         self._batches: set[asyncio.Task[None]] = set()
-        #: Batches whose models are loaded, waiting for the device or running: while there
-        #: is one, the lane gathers the next batch rather than taking it.
+        #: Batches whose models are loaded, waiting for the device or running. Past
+        #: ``_ready_limit`` the lane gathers its next batch rather than taking it. Short
+        #: tasks keep more batches waiting at the device, so that requests arriving while
+        #: one batch waits out a long job's step are at the device by the time it is
+        #: lent, rather than a step later.
         self._ready_batches = 0
+        self._ready_limit = 1 if task.long_running else 3
         self._wakeup = asyncio.Event()
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"lane-{task.name}")
 
@@ -302,7 +306,9 @@ class Lane:
     def _takeable(self) -> bool:
         """Whether a batch could be taken now: jobs wait, and either no batch with loaded
         models is in flight or some job needs a model that is not loaded yet."""
-        return bool(self.queue) and (not self._ready_batches or self._first_missing() is not None)
+        return bool(self.queue) and (
+            self._ready_batches < self._ready_limit or self._first_missing() is not None
+        )
 
     def _models_ready(self, job: Job) -> bool:
         return all((self.task.name, m) in self.service.models for m in self._models(job))
@@ -337,7 +343,7 @@ class Lane:
         if not order:
             return None
         first = None
-        if not self._ready_batches:
+        if self._ready_batches < self._ready_limit:
             first = next((job for job in order if self._models_ready(job)), None)
         if first is None:
             first = self._first_missing()

@@ -93,8 +93,9 @@ class DeviceGate:
         #: Long work that lent the device to short batches and wants it back: no other
         #: long batch may start before it has finished.
         self._lent_by: Ticket | None = None
-        #: The short batches it lent the device to: they go first, before it takes it back.
-        self._lent_to: list[Ticket] = []
+        #: Until its share ends (a tag), short batches with earlier tags go before it,
+        #: those that arrive while it waits too.
+        self._lent_until = 0.0
         #: Seconds the device was held, in total (for status and benchmarks).
         self.busy_s = 0.0
         self._since = 0.0
@@ -112,11 +113,16 @@ class DeviceGate:
     def _next(self) -> Ticket | None:
         """Who gets the device when it is free: the short batches it was lent to, else
         the fairest waiter (no other long batch while long work has lent it out)."""
-        borrowers = [w for w in self._lent_to if any(w is x for x in self._waiting)]
-        if borrowers:
-            return min(borrowers)
+        if self._lent_by is not None:
+            borrowers = [w for w in self._waiting if self._borrows(w)]
+            if borrowers:
+                return min(borrowers)
         eligible = [w for w in self._waiting if not w.long or self._lent_by in (None, w)]
         return min(eligible, default=None)
+
+    def _borrows(self, waiter: Ticket) -> bool:
+        """Whether ``waiter`` may use the device before the long work lending it."""
+        return not waiter.long and waiter.tag < self._lent_until
 
     def release(self, ticket: Ticket) -> None:
         with self._cond:
@@ -134,17 +140,16 @@ class DeviceGate:
         if not self._waiting:  # the common case, without the lock
             return False
         with self._cond:
-            share_ends = ticket.tag + ticket.used_s + time.monotonic() - self._since
-            borrowers = [w for w in self._waiting if not w.long and w.tag < share_ends]
-            if not borrowers:
+            self._lent_until = ticket.tag + ticket.used_s + time.monotonic() - self._since
+            if not any(self._borrows(w) for w in self._waiting):
                 return False
-            self._lent_by, self._lent_to = ticket, borrowers
+            self._lent_by = ticket
         self.release(ticket)
         # Back in the queue with the same tag: the short batches it lent the device to
         # run, then this one is first again (unless something fairer arrived meanwhile).
         self.acquire(ticket)
         with self._cond:
-            self._lent_by, self._lent_to = None, []
+            self._lent_by = None
         return True
 
     @property

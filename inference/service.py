@@ -44,8 +44,10 @@ SHUTDOWN_GRACE_S = 8.0
 #: Threads that run batches. A batch waiting for the device blocks its thread, so there
 #: is one for every batch that can be in flight, not one per core.
 BATCH_THREADS = 32
-#: Threads that load models (disk and CPU bound; more would only compete).
-LOAD_THREADS = 2
+#: Threads that load models: one. transformers builds models on the "meta" device
+#: through a process-wide default-device switch, so two loads at once can break each
+#: other ("Cannot copy out of meta tensor").
+LOAD_THREADS = 1
 
 ModelKey = tuple[str, str]  # (task, model id)
 
