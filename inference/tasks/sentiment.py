@@ -164,12 +164,16 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
         ``load`` of every sentiment model loads it, in a worker thread)."""
         if _given(language):
             return resolve_language(language), GIVEN
+        # checked even when unused, so that a bad one is refused every time
+        default = (
+            resolve_language(default_language, name="default language")
+            if _given(default_language)
+            else None
+        )
         found = script_language(text) or detect_language(text)
         if found is not None:
             return found, DETECTED
-        if _given(default_language):
-            return resolve_language(default_language, name="default language"), DEFAULT
-        return None, UNDETECTED
+        return (default, DEFAULT) if default else (None, UNDETECTED)
 
     def model_for_language(self, code: str | None) -> str:
         """The model that reads ``code`` (None: a language that could not be told)."""

@@ -163,6 +163,7 @@ async def test_auto_or_empty_language_means_detect(service: InferenceService) ->
         ({"language": "kr"}, "Unknown language 'kr'. Did you mean ko (Korean)"),
         ({"language": "Klingon"}, "Unknown language 'Klingon'"),
         ({"default_language": "xx"}, "Unknown default language 'xx'"),
+        ({"text": KOREAN, "default_language": "xx"}, "Unknown default language 'xx'"),
         ({"text": "12345 67"}, "no words"),
         ({"text": "👍👍🔥 😂"}, "no words"),
         ({"text": "100% !!! :-)"}, "no words"),
