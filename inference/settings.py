@@ -21,6 +21,7 @@ class TaskLimits(BaseModel):
     max_wait_ms: float | None = Field(default=None, ge=0)
     max_queue: int | None = Field(default=None, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
+    queue_timeout_s: float | None = Field(default=None, gt=0)
 
 
 class InferenceSettings(BaseSettings):
@@ -48,7 +49,14 @@ class InferenceSettings(BaseSettings):
     max_wait_ms: float = Field(default=5.0, ge=0)
     max_queue: int = Field(default=64, ge=1)
     max_per_user: int = Field(default=2, ge=1)
+    #: Seconds a job may run, counted from when it starts (tasks may allow more).
     job_timeout_s: float = Field(default=120.0, gt=0)
+    #: Seconds a job may wait in the queue (and for its model to load) before it starts.
+    queue_timeout_s: float = Field(default=600.0, gt=0)
+    #: Memory for loaded models on the device, in MB: a number, "auto" (80 % of a GPU's
+    #: memory, 50 % of RAM on a CPU) or "off". Idle models unload, least recently used
+    #: first, to make room.
+    model_memory_mb: str = "auto"
     task_limits: dict[str, TaskLimits] = Field(default_factory=dict)
 
     # -- settings of single tasks ------------------------------------------------------
@@ -70,6 +78,9 @@ class InferenceSettings(BaseSettings):
     #: translate: models for single language pairs (Hub id or directory), overriding the
     #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}.
     translate_pairs: dict[str, str] = Field(default_factory=dict)
+    #: translate: the only language pairs users may load (comma-separated, "en-fr,fr-en");
+    #: empty: every pair that has a model. A chain or a pivot needs each of its pairs.
+    translate_allowed_pairs: str = ""
     #: translate: the language pairs whose models PRELOAD loads (comma-separated).
     translate_preload: str = "en-fr"
 
@@ -123,6 +134,19 @@ class InferenceSettings(BaseSettings):
     @classmethod
     def _language_map(cls, value: Any) -> dict[str, str]:
         return language_map(value)
+
+    @field_validator("model_memory_mb")
+    @classmethod
+    def _memory_setting(cls, value: str) -> str:
+        text = str(value).strip().lower()
+        if text in {"auto", "off", "none", "unlimited"}:
+            return text
+        try:
+            if float(text) > 0:
+                return text
+        except ValueError:
+            pass
+        raise ValueError("MODEL_MEMORY_MB must be a number of MB, auto or off")
 
     def model_for(self, task: str) -> str:
         """The configured model (Hub id or directory) of ``task``."""

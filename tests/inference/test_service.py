@@ -347,7 +347,7 @@ async def test_cancelling_gives_the_user_their_round_back(echo: type[EchoTask]) 
 async def test_anonymous_requests_leave_no_fairness_state(echo: type[EchoTask]) -> None:
     async with make_service(max_batch_size=8) as service:
         await asyncio.gather(*(service.run("echo", text=f"t{i}") for i in range(40)))
-        assert service._lanes["echo"]._next_round == {}
+        assert service.clock.users() == 0
 
 
 async def test_remembered_load_failure_is_a_fresh_error_each_time(echo: type[EchoTask]) -> None:
@@ -391,9 +391,10 @@ async def test_close_while_loading_drops_the_load(echo: type[EchoTask]) -> None:
 def test_progress_after_the_loop_closed_does_not_break_the_batch() -> None:
     from types import SimpleNamespace
 
-    from inference.service import _Context
+    from inference.lanes import BatchRun
+    from inference.scheduling import Ticket
 
     loop = asyncio.new_event_loop()
     loop.close()
     job = SimpleNamespace(_set_progress=lambda done, total: None, done=False)
-    _Context(loop, [job]).progress(0, 1, 2)  # type: ignore[list-item]
+    BatchRun(None, [job], Ticket(0.0), loop).progress(0, 1, 2)  # type: ignore[arg-type,list-item]
