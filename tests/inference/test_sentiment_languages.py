@@ -99,7 +99,7 @@ async def test_a_mixed_batch_is_split_by_model_and_keeps_its_order(
     # a backend that hands the task a mixed batch gets its answers in input order too
     task: SentimentTask = service.task("sentiment")  # type: ignore[assignment]
     requests = [task.parse(text=t, top_k=0) for t in texts]
-    models = {m: await service._model(task, m) for m in {r.model for r in requests}}
+    models = {m: await asyncio.to_thread(task.load, m) for m in {r.model for r in requests}}
     mixed = await asyncio.to_thread(task.run_batch, models, requests, NullContext())
     for a, b in zip(alone, mixed, strict=True):
         assert isinstance(b, SentimentResult)
