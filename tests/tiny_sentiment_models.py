@@ -7,8 +7,8 @@ key         stands in for                          property
 ==========  =====================================  ==========================================
 korean      daekeun-ml/koelectra-small-v3-nsmc     ELECTRA, cased WordPiece holding Hangul
             (KoELECTRA-small-v3 on NSMC)           syllables (no [UNK] for Korean text),
-                                                   labels {0: LABEL_0, 1: LABEL_1} (NSMC:
-                                                   0 negative, 1 positive)
+                                                   bare numbered labels {0: "0", 1: "1"}
+                                                   (NSMC: 0 negative, 1 positive)
 three       lxyuan/distilbert-base-multilingual-   DistilBERT, cased multilingual WordPiece,
             cased-sentiments-student               labels {0: positive, 1: neutral,
                                                    2: negative} (that order)
@@ -39,7 +39,7 @@ KOREAN = [
     "굿 최고 ㅋㅋㅋ ㅎㅎ ㅠㅠ",
     "안녕하세요 오늘 날씨가 좋네요",
 ]
-NSMC_LABELS = {0: "LABEL_0", 1: "LABEL_1"}
+NSMC_LABELS = {0: "0", 1: "1"}
 THREE_LABELS = {0: "positive", 1: "neutral", 2: "negative"}
 STAR_LABELS = {i: f"{i + 1} star" if i == 0 else f"{i + 1} stars" for i in range(5)}
 
@@ -81,7 +81,7 @@ def _fix_logits(head: Any, logits: Sequence[float] | None) -> None:
 def build_korean_binary(
     path: Path, seed: int = 0, logits: Sequence[float] | None = None, max_length: int = 64
 ) -> Path:
-    """ELECTRA with a Hangul vocabulary and NSMC's LABEL_0 / LABEL_1."""
+    """ELECTRA with a Hangul vocabulary and NSMC's numbered labels "0" / "1"."""
     from transformers import ElectraConfig, ElectraForSequenceClassification, ElectraTokenizer
 
     path = _prepare(path)
@@ -154,7 +154,7 @@ def build_five_star(
 
 def build_sentiment_models(root: Path) -> dict[str, Path]:
     """Every stand-in under ``root``: random ``korean``, ``three`` and ``stars``, and
-    fixed-output ones: ``korean_unsure`` (P(positive) 0.55), ``korean_sure`` (0.9),
+    fixed-output ones: ``korean_unsure`` (P("1", positive) 0.55), ``korean_sure`` (0.9),
     ``three_neutral`` (neutral 0.8) and ``stars_four`` ("4 stars" 0.7)."""
     root = _prepare(root)
     return {

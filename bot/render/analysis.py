@@ -85,7 +85,9 @@ def own_label_line(result: SentimentResult) -> str | None:
     if result.scheme.endswith("-star") or result.scheme == "5-class":
         return f"The model's rating: **{label}** ({percent(own.score)})"
     if result.scheme == "2-class" and result.label == "neutral":
-        return f"-# Too close to call: the model leans to {label} ({percent(own.score)})."
+        # the side, not the label: a numbered label ("1", "LABEL_1") tells users nothing
+        side = "positive" if result.polarity > 0 else "negative"
+        return f"-# Too close to call: the model leans {side} ({percent(own.score)})."
     return None
 
 

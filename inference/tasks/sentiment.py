@@ -56,7 +56,8 @@ from .sentiment_scale import SentimentScale
 #: The models of languages that SENTIMENT_MODEL (English) does not read well; see
 #: README for why these: both safetensors, with clean licences.
 DEFAULT_MODELS: dict[str, str] = {
-    # KoELECTRA-small-v3 fine-tuned on NSMC (MIT; 14 M parameters; LABEL_0 / LABEL_1)
+    # KoELECTRA-small-v3 fine-tuned on NSMC (MIT; 14 M parameters; labels numbered as
+    # NSMC's: 0 negative, 1 positive)
     "ko": "daekeun-ml/koelectra-small-v3-nsmc",
     # multilingual DistilBERT distilled for sentiment (Apache-2.0; positive / neutral /
     # negative)
@@ -93,7 +94,7 @@ class SentimentResult(Result):
     score: float
     #: From -1 (negative) to 1 (positive): the expected value over the model's classes.
     polarity: float
-    #: The model's own best label ("4 stars", "LABEL_1", "POSITIVE").
+    #: The model's own best label ("4 stars", "1", "POSITIVE").
     model_label: str
     #: The model's own labels with their scores, the best ``top_k``, best first.
     scores: list[LabelScore]

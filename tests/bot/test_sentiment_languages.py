@@ -21,7 +21,7 @@ GERMAN = "Ich liebe diesen Film, er ist wunderbar."
 
 @pytest.fixture
 def languages(sentiment_models: dict[str, Path]) -> dict[str, Any]:
-    """Korean: a binary model too unsure to call (P(LABEL_1) 0.55); German: a star
+    """Korean: a binary model too unsure to call (P("1", positive) 0.55); German: a star
     model sure of "4 stars"; the rest: a 3-class model sure of "neutral"."""
     return {
         "sentiment_models": {
@@ -44,7 +44,7 @@ async def test_a_binary_models_unsure_answer_is_neutral_and_says_where_it_leans(
     embed = await reply(fake_discord, {"text": KOREAN})
     lines = embed["description"].splitlines()
     assert lines[0] == "**Neutral** `█████████░` 90.0% · polarity +0.10"
-    assert lines[1] == "-# Too close to call: the model leans to LABEL\\_1 (55.0%)."
+    assert lines[1] == "-# Too close to call: the model leans positive (55.0%)."
     assert f"> {KOREAN}" in lines
     assert embed["footer"]["text"] == "Korean (detected) · korean_unsure"
     assert embed["color"] == NEUTRAL.value

@@ -53,7 +53,7 @@ def test_the_stand_ins_have_the_real_models_properties(sentiment_models: dict[st
     korean = AutoTokenizer.from_pretrained(sentiment_models["korean"])
     assert korean.unk_token_id not in korean(KOREAN)["input_ids"]
     for key, labels in [
-        ("korean", {0: "LABEL_0", 1: "LABEL_1"}),
+        ("korean", {0: "0", 1: "1"}),
         ("three", {0: "positive", 1: "neutral", 2: "negative"}),
         ("stars", {0: "1 star", 1: "2 stars", 2: "3 stars", 3: "4 stars", 4: "5 stars"}),
     ]:
@@ -187,8 +187,8 @@ async def test_the_neutral_band_holds_for_binary_models(
         return InferenceSettings(_env_file=None, sentiment_neutral_band=band, **values)
 
     async with InferenceService(settings(0.2)) as service:
-        unsure = await service.run("sentiment", text=KOREAN)  # P(LABEL_1) = 0.55
-        assert (unsure.label, unsure.model_label) == ("neutral", "LABEL_1")
+        unsure = await service.run("sentiment", text=KOREAN)  # P("1") = 0.55
+        assert (unsure.label, unsure.model_label) == ("neutral", "1")
         assert unsure.score == pytest.approx(0.9, abs=1e-3)
         assert unsure.polarity == pytest.approx(0.1, abs=1e-3)
         three = await service.run("sentiment", text=SPANISH)
@@ -293,7 +293,7 @@ def test_cli_routes_korean_and_prints_the_same_fields(
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert (data["model"], data["language"], data["language_from"]) == ("korean", "ko", "detected")
-    assert {s["label"] for s in data["scores"]} == {"LABEL_0", "LABEL_1"}
+    assert {s["label"] for s in data["scores"]} == {"0", "1"}
     assert {"label", "score", "polarity", "model_label", "scheme", "truncated"} <= set(data)
     given = json.loads(cli("run", "sentiment", KOREAN, "--language", "es").stdout)
     assert (given["model"], given["language_from"]) == ("three", "given")
