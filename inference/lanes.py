@@ -227,7 +227,9 @@ class Lane:
         #: and "retry in" hints.
         self.seconds_per_cost = 1.0
         self._batches: set[asyncio.Task[None]] = set()
-        self._ready_batch = False  # a batch with loaded models is waiting or running
+        #: Batches whose models are loaded, waiting for the device or running: while there
+        #: is one, the lane gathers the next batch rather than taking it.
+        self._ready_batches = 0
         self._wakeup = asyncio.Event()
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"lane-{task.name}")
 
@@ -291,14 +293,16 @@ class Lane:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            run = asyncio.create_task(self._run(batch), name=f"batch-{self.task.name}")
+            ready = self._models_ready(batch[0])
+            self._ready_batches += ready  # counted before the next look at the queue
+            run = asyncio.create_task(self._run(batch, ready), name=f"batch-{self.task.name}")
             self._batches.add(run)
             run.add_done_callback(self._batches.discard)
 
     def _takeable(self) -> bool:
         """Whether a batch could be taken now: jobs wait, and either no batch with loaded
         models is in flight or some job needs a model that is not loaded yet."""
-        return bool(self.queue) and (not self._ready_batch or self._first_missing() is not None)
+        return bool(self.queue) and (not self._ready_batches or self._first_missing() is not None)
 
     def _models_ready(self, job: Job) -> bool:
         return all((self.task.name, m) in self.service.models for m in self._models(job))
@@ -333,7 +337,7 @@ class Lane:
         if not order:
             return None
         first = None
-        if not self._ready_batch:
+        if not self._ready_batches:
             first = next((job for job in order if self._models_ready(job)), None)
         if first is None:
             first = self._first_missing()
@@ -350,16 +354,17 @@ class Lane:
         self._notify_queued()
         return batch
 
-    async def _run(self, batch: list[Job]) -> None:
+    async def _run(self, batch: list[Job], ready: bool) -> None:
+        """Acquire the batch's models (``ready``: they were loaded when it was taken),
+        run it on the device, and hand each job its outcome."""
         keys = [(self.task.name, m) for m in self._models(batch[0])]
-        ready = all(k in self.service.models for k in keys)
-        self._ready_batch |= ready
         acquired = False
         try:
             models = await self.service._acquire_models(self.task, keys)
             acquired = True
-            if not ready:  # loaded now: the lane may take its next batch
-                self._wakeup.set()
+            if not ready:  # loaded now: it waits for the device like any ready batch
+                self._ready_batches += 1
+                ready = True
             await self._run_on_device(batch, {model_id: m for (_, model_id), m in models.items()})
         except Exception as exc:  # a model that cannot load, or a bug: never kill the lane
             if not isinstance(exc, InferenceError):
@@ -372,8 +377,7 @@ class Lane:
             for job in batch:
                 self.active.remove(job)
                 job._release()
-            if ready:
-                self._ready_batch = False
+            self._ready_batches -= ready
             self._wakeup.set()
 
     async def _run_on_device(self, batch: list[Job], models: Mapping[str, Any]) -> None:

@@ -93,6 +93,8 @@ class DeviceGate:
         #: Long work that lent the device to short batches and wants it back: no other
         #: long batch may start before it has finished.
         self._lent_by: Ticket | None = None
+        #: The short batches it lent the device to: they go first, before it takes it back.
+        self._lent_to: list[Ticket] = []
         #: Seconds the device was held, in total (for status and benchmarks).
         self.busy_s = 0.0
         self._since = 0.0
@@ -108,6 +110,11 @@ class DeviceGate:
             self._since = time.monotonic()
 
     def _next(self) -> Ticket | None:
+        """Who gets the device when it is free: the short batches it was lent to, else
+        the fairest waiter (no other long batch while long work has lent it out)."""
+        borrowers = [w for w in self._lent_to if any(w is x for x in self._waiting)]
+        if borrowers:
+            return min(borrowers)
         eligible = [w for w in self._waiting if not w.long or self._lent_by in (None, w)]
         return min(eligible, default=None)
 
@@ -128,15 +135,16 @@ class DeviceGate:
             return False
         with self._cond:
             share_ends = ticket.tag + ticket.used_s + time.monotonic() - self._since
-            if not any(not w.long and w.tag < share_ends for w in self._waiting):
+            borrowers = [w for w in self._waiting if not w.long and w.tag < share_ends]
+            if not borrowers:
                 return False
-            self._lent_by = ticket
+            self._lent_by, self._lent_to = ticket, borrowers
         self.release(ticket)
-        # Back in the queue with the same tag: the short batches that were waiting run,
-        # then this one is first again (unless something fairer arrived meanwhile).
+        # Back in the queue with the same tag: the short batches it lent the device to
+        # run, then this one is first again (unless something fairer arrived meanwhile).
         self.acquire(ticket)
         with self._cond:
-            self._lent_by = None
+            self._lent_by, self._lent_to = None, []
         return True
 
     @property

@@ -30,6 +30,12 @@ def status_embed(status: ServiceStatus) -> discord.Embed:
     embed = discord.Embed(title="Status", colour=COLOUR)
     embed.add_field(name="Device", value=status.device, inline=False)
     embed.add_field(name="Uptime", value=duration(status.uptime_s))
+    budget = status.memory_budget_mb
+    embed.add_field(
+        name="Model memory",
+        value=f"{status.memory_used_mb:,.0f} MB"
+        + (f" of {budget:,.0f} MB" if budget is not None else " (no budget)"),
+    )
     busy = {task: n for task, n in status.queued.items() if n} | {
         f"{task} (running)": n for task, n in status.running.items() if n
     }

@@ -58,7 +58,7 @@ async def start_bot(
         values.update(overrides)
         settings = BotSettings(_env_file=None, **values)
         bot = PipelineBot(settings, service=InferenceService(settings), guild_ready_timeout=0.05)
-        await fake_discord.connect(bot, token="fake-token")
+        await fake_discord.connect(bot, token=settings.discord_token.get_secret_value())
         return bot
 
     yield start

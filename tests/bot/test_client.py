@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,14 +72,17 @@ async def test_every_command_and_option_is_described_in_full(
 async def test_status_shows_device_models_and_queues(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    await start_bot()
+    bot = await start_bot(model_memory_mb="500")
     done = await fake_discord.invoke_slash("sentiment", {"text": "warm up"})
     await final_message(done)
     inter = await fake_discord.invoke_slash("status")
     await inter.wait_for_response()
     fields = {f["name"]: f["value"] for f in inter.original.embeds[0]["fields"]}
     assert fields["Device"].startswith("cpu")
-    assert "sentiment:" in fields["Loaded models"]
+    # models by display name (the directory's last part), never the operator's path
+    assert fields["Loaded models"] == "sentiment: sentiment"
+    assert str(bot.settings.sentiment_model) not in str(inter.original.embeds)
+    assert re.fullmatch(r"[\d,]+ MB of 500 MB", fields["Model memory"])
     assert fields["Queues"] == "all empty"
     assert "Uptime" in fields
 
@@ -111,6 +115,7 @@ async def test_the_token_never_reaches_the_logs(
     secret = "MTIzNDU2Nzg5.secret-token-value"
     with caplog.at_level(logging.DEBUG):
         bot = await start_bot(discord_token=secret)
+        assert bot.http.token == secret  # it logged in with the secret itself
         inter = await fake_discord.invoke_slash("sentiment", {"text": "hello"})
         await final_message(inter)
         await bot.close()
