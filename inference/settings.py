@@ -6,8 +6,12 @@ Every field maps to the upper-case environment variable of the same name
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .languages import language_map
 
 
 class TaskLimits(BaseModel):
@@ -57,6 +61,16 @@ class InferenceSettings(BaseSettings):
 
     # -- settings of single tasks ------------------------------------------------------
     # (each task's own section, in the order of the command table)
+
+    #: sentiment: models per language, JSON {"ko": "...", "*": "..."}: a language code (or
+    #: name) -> Hub id or directory; "*" reads the languages not named, "" takes a default
+    #: away. It adds to the defaults (README, "Sentiment in every language"); English
+    #: keeps SENTIMENT_MODEL unless this names "en". Parsed here (NoDecode) so that bad
+    #: JSON or an unknown language is one line at start-up.
+    sentiment_models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    #: sentiment: two-class models answer "neutral" when P(positive) - P(negative) is
+    #: within this of 0 (0 turns it off).
+    sentiment_neutral_band: float = Field(default=0.2, ge=0, le=1)
 
     #: qa: an answer span scoring below this (P(start) * P(end)) is reported as unanswerable.
     qa_min_score: float = Field(default=0.1, ge=0, le=1)
@@ -115,6 +129,11 @@ class InferenceSettings(BaseSettings):
     #: speak: seed of the model's sampling noise, set before every pass, so that a text
     #: read alone sounds the same every time; negative: fresh noise each time.
     speak_seed: int = 0
+
+    @field_validator("sentiment_models", mode="before")
+    @classmethod
+    def _language_map(cls, value: Any) -> dict[str, str]:
+        return language_map(value)
 
     @field_validator("model_memory_mb")
     @classmethod

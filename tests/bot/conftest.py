@@ -19,7 +19,7 @@ from tests.fakediscord import FakeDiscord
 BotFactory = Callable[..., Awaitable[PipelineBot]]
 
 
-def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
+def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, Any]:
     """``<task>_model`` settings pointing at the tiny models that exist for each task."""
     names = {
         "sentiment": "sentiment",
@@ -31,8 +31,13 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
         "imagine": "imagine",
         "generate": "generate",  # the tiny GPT-2; tests of chat models pass "chat"
     }
-    settings = {f"{task}_model": str(tiny_models[key]) for task, key in names.items()}
+    settings: dict[str, Any] = {
+        f"{task}_model": str(tiny_models[key]) for task, key in names.items()
+    }
     settings["translate_model"] = f"{tiny_models['translate']}/opus-mt-{{src}}-{{tgt}}"
+    # every language reads the tiny model (the defaults for Korean and the rest are Hub ids)
+    tiny = settings["sentiment_model"]
+    settings["sentiment_models"] = {"ko": tiny, "*": tiny}
     return settings
 
 

@@ -51,7 +51,7 @@ async def test_help_lists_every_command_with_its_description(
     text = inter.original.embeds[0]["description"]
     for command in bot.tree.get_commands():
         assert command.name in text
-    assert "Tell whether a text sounds positive or negative." in text
+    assert "Tell whether a text sounds positive, neutral or negative, in many languages." in text
 
 
 async def test_every_command_and_option_is_described_in_full(
