@@ -9,7 +9,6 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-from bot.render import render
 from inference.tasks.classify import (
     DEFAULT_TEMPLATE,
     MAX_CHARS,
@@ -48,9 +47,7 @@ class Analysis(PipelineCog):
         await self._sentiment(interaction, message_text(message))
 
     async def _sentiment(self, interaction: discord.Interaction, text: str) -> None:
-        await run_job(
-            interaction, "sentiment", text=text, render_result=lambda r: render(r, text=text)
-        )
+        await run_job(interaction, "sentiment", text=text, render_args={"text": text})
 
     @app_commands.command(name="ner")
     @app_commands.describe(text=f"The text to find names in (up to {TEXT_CHARS:,} characters)")
@@ -64,7 +61,7 @@ class Analysis(PipelineCog):
         await self._ner(interaction, message_text(message))
 
     async def _ner(self, interaction: discord.Interaction, text: str) -> None:
-        await run_job(interaction, "ner", text=text, render_result=lambda r: render(r, text=text))
+        await run_job(interaction, "ner", text=text, render_args={"text": text})
 
     @app_commands.command(name="classify")
     @app_commands.describe(
@@ -92,7 +89,7 @@ class Analysis(PipelineCog):
             labels=labels,
             multi_label=multi_label,
             template=template,
-            render_result=lambda r: render(r, text=text),
+            render_args={"text": text},
         )
 
 

@@ -83,7 +83,7 @@ async def test_status_shows_device_models_and_queues(
     assert "Uptime" in fields
 
 
-async def test_shutdown_tells_waiting_users(
+async def test_shutdown_tells_waiting_users_their_requests_will_continue(
     fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate
 ) -> None:
     bot = await start_bot(max_batch_size=1)
@@ -97,12 +97,14 @@ async def test_shutdown_tells_waiting_users(
     await queued.wait_until(lambda i: i.original and "next in line" in i.original.content, 10)
     closing = asyncio.create_task(bot.close())
     for inter in (running, queued):
-        await inter.wait_until(lambda i: i.followups, 10)
-        assert "shutting down" in inter.followups[0].content
-        assert inter.followups[0].ephemeral
+        await inter.wait_until(lambda i: "restarting" in i.original.content, 10)
+        assert "your request will continue" in inter.original.content
     gate.opened.set()
     await closing
     assert bot.is_closed()
+    for inter in (running, queued):  # no "failed" or "shutting down" error after it
+        assert not inter.followups
+        assert "restarting" in inter.original.content
 
 
 async def test_the_token_never_reaches_the_logs(
