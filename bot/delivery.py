@@ -113,7 +113,13 @@ class Delivery:
 
     @property
     def token_fresh(self) -> bool:
+        """Young enough to edit the original response with a result."""
         return not self.token_dead and discord.utils.utcnow() - self.created_at <= TOKEN_SAFE_AGE
+
+    @property
+    def token_alive(self) -> bool:
+        """Not known to have expired (worth trying to tidy up with)."""
+        return not self.token_dead and discord.utils.utcnow() - self.created_at < TOKEN_LIFETIME
 
 
 class InteractionDelivery(Delivery):
@@ -273,6 +279,6 @@ async def send_to_channel(
             exc.status,
         )
         return
-    if skip == 0:  # the placeholder goes; a result partly shown before a restart stays
+    if skip == 0 and delivery.token_alive:  # the placeholder goes (not a partial result)
         with contextlib.suppress(discord.HTTPException):
             await delivery.delete()

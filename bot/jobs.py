@@ -187,7 +187,7 @@ async def show_progress(
             text = describe_wait(job.snapshot(), what=what)
             if note:
                 text = f"{note} {text}"
-            if text == last_text:
+            if text == last_text or not delivery.token_fresh:
                 continue
             kwargs: dict[str, Any] = {"content": text}
             if last_text is None:
