@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from store import DB_FILE
 from tests.bot.conftest import BotFactory, ModelGate, final_message, install_gate
 from tests.fakediscord import FakeDiscord
 
@@ -119,3 +120,29 @@ async def test_the_token_never_reaches_the_logs(
     assert caplog.records
     assert not [r for r in caplog.records if secret in r.getMessage()]
     assert secret not in repr(bot.settings)
+
+
+def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DATABASE_URL")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(REPO), "DISCORD_TOKEN": "x", **env},
+        timeout=60,
+    )
+
+
+def test_an_unusable_database_stops_the_bot_with_a_clear_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / DB_FILE).write_bytes(b"not a database " * 500)
+    done = run_bot(tmp_path, DATA_DIR=str(data))
+    assert done.returncode == 2
+    assert "not a usable SQLite database" in done.stderr and "backup" in done.stderr
+    assert (data / DB_FILE).read_bytes() == b"not a database " * 500
+
+    done = run_bot(tmp_path, DATA_DIR=str(tmp_path / "fresh"), DATABASE_URL="postgres://x")
+    assert done.returncode == 2
+    assert "DATABASE_URL is not supported yet" in done.stderr
