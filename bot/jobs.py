@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from inference import Job, JobCancelled, Result
+from inference import InferenceError, Job, Result
 
 from .delivery import TOKEN_SAFE_AGE, Delivery, InteractionDelivery, send_reply, send_to_channel
 from .errors import Interrupted
@@ -130,8 +130,8 @@ async def follow_job(
     except asyncio.CancelledError:  # the bot is going away: the journal keeps the job
         job.cancel()
         raise
-    except JobCancelled as exc:
-        if bot.journal.suspended:
+    except InferenceError as exc:
+        if bot.journal.suspended:  # cancelled by the stopping service ("shutting down")
             raise Interrupted() from exc
         await bot.journal.finish(entry, failed=True)
         raise

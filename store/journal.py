@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .migration import Migration
@@ -55,9 +55,9 @@ _COLUMNS = "id, task, inputs, user_id, reply_to, expires_at, state, attempts, de
 class JournalEntry:
     id: str
     task: str
-    inputs: dict[str, Any]
+    inputs: dict[str, Any] = field(repr=False)
     user: str
-    reply_to: dict[str, Any]
+    reply_to: dict[str, Any] = field(repr=False)  # may hold a platform's secret token
     expires_at: float
     state: str = QUEUED
     attempts: int = 0

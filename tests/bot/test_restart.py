@@ -277,3 +277,53 @@ async def test_a_bot_process_stopped_by_a_signal_loses_nothing(
 
     await start_bot()
     await assert_each_delivered_once(fake_discord, inters, tmp_path)
+
+
+async def test_an_attached_file_is_journaled_as_its_text(
+    fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate, tmp_path: Path
+) -> None:
+    document = "The meeting moved to Thursday because the hall was booked on Monday."
+    with every_model_gated(gate):
+        first = await start_bot()
+        inter = await fake_discord.invoke_slash(
+            "qa",
+            {"question": "Why did the meeting move?"},
+            attachments={"file": ("notes.md", document.encode())},
+        )
+        await inter.wait_until(lambda i: i.original is not None and i.original.content, 20)
+        await stop(first, [inter], gate)
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / DB_FILE)) as conn:
+        [(inputs,)] = conn.execute("SELECT inputs FROM journal").fetchall()
+    assert document in inputs and "/attachments/" not in inputs
+    fake_discord.hosted_files.clear()  # the attachment's URL is gone by now
+
+    await start_bot()
+    message = await final_message(inter)
+    assert message.content.startswith(RESUMED)
+    assert "notes.md" in str(message.embeds[0])  # rendered as the fresh reply would be
+    await fake_discord.wait_for(lambda: unfinished(tmp_path) == 0, 10)
+
+
+async def test_a_job_the_bot_died_running_three_times_is_given_up(
+    fake_discord: FakeDiscord,
+    start_bot: BotFactory,
+    gate: ModelGate,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with every_model_gated(gate):
+        first = await start_bot()
+        [inter] = await start_jobs(fake_discord, 1)
+        await stop(first, [inter], gate)
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / DB_FILE)) as conn, conn:
+        # as if the bot had been killed twice while running it (not stopped cleanly)
+        conn.execute("UPDATE journal SET state = 'queued', attempts = 2")
+
+    with caplog.at_level(logging.WARNING):
+        await start_bot()
+        [apology] = await inter.wait_for_followups(timeout=10)
+    assert apology.ephemeral and "could not be finished" in apology.content
+    assert inter.original.deleted and not result_writes(inter)
+    assert "the bot died 3 times running it" in caplog.text
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / DB_FILE)) as conn:
+        assert conn.execute("SELECT state FROM journal").fetchall() == [("dropped",)]
