@@ -3,7 +3,10 @@
 Every call runs on the store's own single thread (``await store.read(fn)`` /
 ``await store.write(fn)``), so blocking SQLite work never runs on the event loop and
 writes never race each other. ``write`` commits (synchronous=FULL) before it returns:
-what a caller has been told is saved survives a crash.
+what a caller has been told is saved survives a crash. Writes that arrive together are
+committed together (group commit: one sync to disk for all of them, each in a savepoint
+of its own, so one failing write fails alone): a flood of requests costs one commit per
+batch, not one per request.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +47,8 @@ class Store:
         self.timeout_s = timeout_s
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._pending: list[_Write] = []
 
     @classmethod
     async def open(
@@ -67,8 +73,14 @@ class Store:
         return await self._call(functools.partial(self._checked, fn))
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """``fn(connection)`` in one transaction, committed before this returns."""
-        return await self._call(functools.partial(self._checked, functools.partial(_atomic, fn)))
+        """``fn(connection)`` in a transaction, committed before this returns (all of
+        ``fn`` or none of it). A read started after this began sees it."""
+        loop = asyncio.get_running_loop()
+        write = _Write(fn, loop.create_future(), loop)
+        with self._lock:
+            self._pending.append(write)
+        await self._call(self._commit_pending)
+        return await write.future
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -83,6 +95,21 @@ class Store:
         if self._conn is None:
             raise StoreError("The store is closed.")
         return fn(self._conn)
+
+    def _commit_pending(self) -> None:
+        """Commit every write waiting now in one transaction (on the store's thread)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return  # an earlier call took them
+        try:
+            self._checked(functools.partial(_atomic, functools.partial(_each, batch)))
+        except BaseException as exc:  # the commit failed: none of them is saved
+            for write in batch:
+                write.settle(None, exc)
+            return
+        for write in batch:
+            write.settle(write.result, write.error)
 
     # -- opening (on the store's thread) ---------------------------------------------
 
@@ -128,6 +155,43 @@ class Store:
             conn.close()
             raise
         self._conn = conn
+
+
+class _Write:
+    """One caller's write, waiting for the next group commit."""
+
+    def __init__(
+        self,
+        fn: Callable[[sqlite3.Connection], object],
+        future: asyncio.Future[object],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.fn, self.future, self.loop = fn, future, loop
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def settle(self, result: object, error: BaseException | None) -> None:
+        self.loop.call_soon_threadsafe(self._settle, result, error)
+
+    def _settle(self, result: object, error: BaseException | None) -> None:
+        if self.future.done():  # the caller gave up waiting; the write stands
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
+
+
+def _each(batch: list[_Write], conn: sqlite3.Connection) -> None:
+    """Run each write in a savepoint of its own: one that fails is undone alone."""
+    for write in batch:
+        conn.execute("SAVEPOINT write")
+        try:
+            write.result = write.fn(conn)
+        except Exception as exc:
+            write.error = exc
+            conn.execute("ROLLBACK TO write")
+        conn.execute("RELEASE write")
 
 
 def _atomic(fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:

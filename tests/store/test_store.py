@@ -163,3 +163,27 @@ async def test_calls_never_block_the_event_loop(tmp_path: Path) -> None:
     beat.cancel()
     assert ticks > 20
     await store.close()
+
+
+async def test_writes_that_arrive_together_commit_together_and_fail_alone(
+    tmp_path: Path,
+) -> None:
+    store = await Store.open(tmp_path)
+    settings = ServerSettings(store)
+
+    def duplicate(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO server_settings VALUES"
+            " ('1', '', 'twice', '1', 0), ('1', '', 'twice', '2', 0)"
+        )
+
+    outcomes = await asyncio.gather(
+        *(settings.set(1, "", f"key{n}", n) for n in range(50)),
+        store.write(duplicate),
+        return_exceptions=True,
+    )
+    assert all(outcome is None for outcome in outcomes[:50])
+    assert isinstance(outcomes[50], sqlite3.IntegrityError)
+    saved = (await settings.load())["1"]
+    assert saved == {("", f"key{n}"): n for n in range(50)}  # and nothing of the failed one
+    await store.close()
