@@ -100,8 +100,12 @@ async def run_job(
         if not interaction.response.is_done():
             response = await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         await bot.journal.deferred(entry, interaction, response)
-    except BaseException:
+    except asyncio.CancelledError:
         job.cancel()
+        raise
+    except Exception:  # too late to defer (the token is dead): nothing to resume
+        job.cancel()
+        await bot.journal.finish(entry, failed=True)
         raise
     delivery = InteractionDelivery(interaction, ephemeral=ephemeral)
     return await follow_job(bot, job, entry, delivery, what=what, waiting_view=waiting_view)
@@ -123,10 +127,7 @@ async def follow_job(
     watcher = asyncio.create_task(show_progress(delivery, job, what, waiting_view, note=note))
     bot.journal.track(entry, delivery, watcher)
     try:
-        try:
-            result = await job.result()
-        finally:
-            await asyncio.wait([watcher])  # it may have been cancelled by a restart
+        result = await job.result()
     except asyncio.CancelledError:  # the bot is going away: the journal keeps the job
         job.cancel()
         raise
@@ -135,11 +136,12 @@ async def follow_job(
             raise Interrupted() from exc
         await bot.journal.finish(entry, failed=True)
         raise
-    except BaseException:
+    except Exception:
         await bot.journal.finish(entry, failed=True)
         raise
     finally:
         bot.journal.untrack(entry)
+        await asyncio.wait([watcher])  # it ends with the job (or was cancelled by a restart)
     try:
         reply = await render_for(
             entry.task, result, entry.reply_to.get("render", {}), delivery.filesize_limit
@@ -153,9 +155,7 @@ async def follow_job(
             skip=entry.delivered,
             sent=lambda count: bot.journal.sent(entry, count),
         )
-    except asyncio.CancelledError:
-        raise  # delivery cut short by a restart: delivered again (what was not) on start
-    except BaseException:
+    except Exception:  # (a delivery cut short by a restart is delivered again on start)
         await bot.journal.finish(entry, failed=True)
         raise
     await bot.journal.finish(entry)

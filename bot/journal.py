@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from inference import Busy, Job
 from store import Journal, JournalEntry, Store
 from store.journal import DONE, DROPPED, FAILED, QUEUED
 
@@ -38,6 +39,8 @@ RESUME_MIN_LEFT_S = 60.0
 MAX_ATTEMPTS = 3
 #: The state of a job stopped for a restart: resumed without counting an attempt.
 SUSPENDED = "suspended"
+#: How often a resumed job that found its queue full tries again.
+BUSY_RETRY_S = 1.0
 #: Finished jobs are pruned at most this often while the bot runs.
 PRUNE_EVERY_S = 3600.0
 
@@ -140,7 +143,7 @@ class JobJournal:
         live = list(self._live.values())
         for job in live:
             job.watcher.cancel()
-            await self.journal.update(job.entry, state=SUSPENDED)
+        await asyncio.gather(*(self.journal.update(job.entry, state=SUSPENDED) for job in live))
         await asyncio.gather(*(self._tell_restarting(job.delivery) for job in live))
 
     @staticmethod
@@ -188,21 +191,30 @@ class JobJournal:
             return
         await self.journal.update(entry, state=QUEUED, new_attempt=crashed)
         try:
-            job = self.bot.service.submit(entry.task, user=reply_to.user_id, **entry.inputs)
-        except Exception as exc:  # the settings changed under it, or the queue is full
+            job = await self._submit(entry, reply_to)
+        except Interrupted:
+            return
+        except Exception as exc:  # the settings changed under it (a model, a limit)
             await self.journal.finish(entry, FAILED)
-            await self._tell(
-                delivery, error_message(exc, f"resumed {entry.task}", reply_to.user_id)
-            )
+            await self._tell(delivery, error_message(exc, what, reply_to.user_id))
             return
         try:
             await follow_job(self.bot, job, entry, delivery, what=reply_to.what, note=RESUMED)
         except Interrupted:
             pass  # stopped again: the next start resumes it
         except Exception as exc:
-            await self._tell(
-                delivery, error_message(exc, f"resumed {entry.task}", reply_to.user_id)
-            )
+            await self._tell(delivery, error_message(exc, what, reply_to.user_id))
+
+    async def _submit(self, entry: JournalEntry, reply_to: ReplyTo) -> Job:
+        """Submit a resumed job, waiting for room while the queue is full (many jobs may
+        come back at once; they were accepted, so they wait rather than fail)."""
+        while True:
+            try:
+                return self.bot.service.submit(entry.task, user=reply_to.user_id, **entry.inputs)
+            except Busy:
+                if self.suspended:
+                    raise Interrupted() from None
+                await asyncio.sleep(BUSY_RETRY_S)
 
     @staticmethod
     async def _tell(delivery: Delivery, message: str) -> None:

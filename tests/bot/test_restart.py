@@ -327,3 +327,15 @@ async def test_a_job_the_bot_died_running_three_times_is_given_up(
     assert "the bot died 3 times running it" in caplog.text
     with contextlib.closing(sqlite3.connect(tmp_path / "data" / DB_FILE)) as conn:
         assert conn.execute("SELECT state FROM journal").fetchall() == [("dropped",)]
+
+
+async def test_more_resumed_jobs_than_the_queue_holds_wait_for_room(
+    fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate, tmp_path: Path
+) -> None:
+    with every_model_gated(gate):
+        first = await start_bot(max_batch_size=1)
+        inters = await start_jobs(fake_discord)
+        assert await asyncio.to_thread(gate.entered.wait, 10)
+        await stop(first, inters, gate)
+    await start_bot(max_batch_size=1, max_queue=2)  # room for two at a time
+    await assert_each_delivered_once(fake_discord, inters, tmp_path)
