@@ -5,6 +5,7 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -28,3 +29,9 @@ class BotSettings(InferenceSettings):
     #: any case), refused before anything runs.
     imagine_blocklist: str = ""
     log_level: str = "INFO"
+
+    # -- the store (job journal, per-server settings) ------------------------------------
+    #: Where the bot keeps what must outlive a restart (an SQLite file).
+    data_dir: Path = Path("./data")
+    #: Finished jobs stay in the journal this long before they are pruned.
+    journal_keep_hours: float = Field(default=24.0, gt=0)

@@ -11,7 +11,6 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-from bot.render import render
 from bot.render.translate import language_choices
 from inference.languages import warm_detector
 from inference.tasks.classify import (
@@ -69,22 +68,17 @@ class Analysis(PipelineCog):
         await self._sentiment(interaction, message_text(message))
 
     async def _sentiment(
-        self,
-        interaction: discord.Interaction,
-        text: str,
-        *,
-        language: str | None = None,
-        default_language: str | None = None,
+        self, interaction: discord.Interaction, text: str, *, language: str | None = None
     ) -> None:
-        """Run /sentiment. ``language`` overrides detection; ``default_language`` (a
-        server's own language) is used when the language cannot be detected."""
+        """Run /sentiment. ``language`` overrides detection; the server's own language
+        (``/config language``) is used when the text's cannot be detected."""
         await run_job(
             interaction,
             "sentiment",
             text=text,
             language=language,
-            default_language=default_language,
-            render_result=lambda r: render(r, text=text),
+            default_language=self.bot.server_config.language(interaction.guild_id),
+            render_args={"text": text},
         )
 
     @app_commands.command(name="ner")
@@ -99,7 +93,7 @@ class Analysis(PipelineCog):
         await self._ner(interaction, message_text(message))
 
     async def _ner(self, interaction: discord.Interaction, text: str) -> None:
-        await run_job(interaction, "ner", text=text, render_result=lambda r: render(r, text=text))
+        await run_job(interaction, "ner", text=text, render_args={"text": text})
 
     @app_commands.command(name="classify")
     @app_commands.describe(
@@ -127,7 +121,7 @@ class Analysis(PipelineCog):
             labels=labels,
             multi_label=multi_label,
             template=template,
-            render_result=lambda r: render(r, text=text),
+            render_args={"text": text},
         )
 
 

@@ -13,10 +13,11 @@ from .base import COLOUR, EMBED_FIELD_VALUE, clip, duration
 
 
 def help_embed(
-    commands: Iterable[app_commands.Command | app_commands.ContextMenu],
+    commands: Iterable[app_commands.Command | app_commands.Group | app_commands.ContextMenu],
 ) -> discord.Embed:
-    """One line per slash command, then the message menus, from the commands' own help."""
-    slash = [c for c in commands if isinstance(c, app_commands.Command)]
+    """One line per slash command (or group), then the message menus, from the commands'
+    own help."""
+    slash = [c for c in commands if isinstance(c, (app_commands.Command, app_commands.Group))]
     menus = [c for c in commands if isinstance(c, app_commands.ContextMenu)]
     lines = [f"`/{c.name}` {c.description}" for c in slash]
     if menus:

@@ -43,16 +43,18 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def start_bot(
-    fake_discord: FakeDiscord, tiny_models: dict[str, Path]
+    fake_discord: FakeDiscord, tiny_models: dict[str, Path], tmp_path: Path
 ) -> AsyncIterator[BotFactory]:
     """``await start_bot(**settings)`` starts a PipelineBot against the fake Discord;
-    commands are synced to the fake guild, as with DEV_GUILD_ID."""
+    commands are synced to the fake guild, as with DEV_GUILD_ID. Its store is a fresh
+    SQLite file under the test's ``tmp_path`` (bots started again share it)."""
 
     async def start(**overrides: Any) -> PipelineBot:
         values: dict[str, Any] = {
             "discord_token": "fake-token",
             "dev_guild_id": fake_discord.guild.id,
             "max_wait_ms": 1,
+            "data_dir": tmp_path / "data",
             **tiny_model_settings(tiny_models),
         }
         values.update(overrides)
