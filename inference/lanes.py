@@ -247,8 +247,13 @@ class Lane:
         return sorted(self.queue, key=lambda job: (job.tag, job.seq))
 
     def position_of(self, job: Job) -> int | None:
+        """How many jobs go before ``job``: those of batches already waiting for the
+        device, then the queue in fair order."""
+        waiting = [j for j in self.active if j.state is JobState.QUEUED]
+        if job in waiting:
+            return waiting.index(job)
         try:
-            return self.fair_order().index(job)
+            return len(waiting) + self.fair_order().index(job)
         except ValueError:
             return None
 
@@ -281,7 +286,7 @@ class Lane:
         return max(1.0, batches_ahead * self.seconds_per_cost)
 
     def _notify_queued(self) -> None:
-        for job in self.queue:
+        for job in (*self.queue, *self.active):
             job._notify()
 
     # -- dispatch -------------------------------------------------------------------
@@ -355,7 +360,6 @@ class Lane:
         for job in batch:
             self.queue.remove(job)
             self.active.append(job)
-            job._set_state(JobState.LOADING)
         self.service.clock.advance(min(job.tag for job in batch))
         self._notify_queued()
         return batch
@@ -365,12 +369,17 @@ class Lane:
         run it on the device, and hand each job its outcome."""
         keys = [(self.task.name, m) for m in self._models(batch[0])]
         acquired = False
+        if not ready:
+            for job in batch:
+                job._set_state(JobState.LOADING)
         try:
             models = await self.service._acquire_models(self.task, keys)
             acquired = True
             if not ready:  # loaded now: it waits for the device like any ready batch
                 self._ready_batches += 1
                 ready = True
+                for job in batch:
+                    job._set_state(JobState.QUEUED)
             await self._run_on_device(batch, {model_id: m for (_, model_id), m in models.items()})
         except Exception as exc:  # a model that cannot load, or a bug: never kill the lane
             if not isinstance(exc, InferenceError):
@@ -384,6 +393,7 @@ class Lane:
                 self.active.remove(job)
                 job._release()
             self._ready_batches -= ready
+            self._notify_queued()
             self._wakeup.set()
 
     async def _run_on_device(self, batch: list[Job], models: Mapping[str, Any]) -> None:
@@ -458,3 +468,5 @@ class Lane:
 def _mark_running(batch: Sequence[Job]) -> None:
     for job in batch:
         job._start_running()
+    if batch:
+        batch[0]._lane._notify_queued()  # the jobs behind them moved up
