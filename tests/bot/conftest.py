@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.client import PipelineBot
+from bot.client import PipelineBot, create_bot
 from bot.settings import BotSettings
 from inference import InferenceService
 from tests.fakediscord import FakeDiscord
@@ -79,11 +79,11 @@ async def start_bot(
             if inference_mode == "remote":
                 server = await servers.enter_async_context(running_server(settings))
                 settings = settings.model_copy(update={"inference_url": server.url})
-                bot = PipelineBot(settings, guild_ready_timeout=0.05)
+                bot = create_bot(settings, guild_ready_timeout=0.05)
                 _ENGINES[bot] = server.service
             else:
                 service = InferenceService(settings)
-                bot = PipelineBot(settings, service=service, guild_ready_timeout=0.05)
+                bot = create_bot(settings, service=service, guild_ready_timeout=0.05)
                 _ENGINES[bot] = service
             await fake_discord.connect(bot, token="fake-token")
             return bot
