@@ -126,7 +126,8 @@ class RemoteJob:
             self._finish(JobState.FAILED, error=error_from_dict(event.get("error")))
             return
         elif kind == "cancelled":
-            self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
+            message = str(event.get("message") or "The request was cancelled.")
+            self._finish(JobState.CANCELLED, error=JobCancelled(message))
             return
         else:
             return  # an event of a newer server: nothing this client needs
@@ -285,7 +286,7 @@ class RemoteService:
                     if job.done:
                         return
             raise aiohttp.ServerDisconnectedError("the event stream ended early")
-        except InferenceError as exc:
+        except (InferenceError, InternalError) as exc:
             job._finish(JobState.FAILED, error=exc)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             if not job.done:
@@ -299,7 +300,7 @@ class RemoteService:
                 self._spawn(self._delete(job.remote_id))
             raise
 
-    async def _refusal(self, response: aiohttp.ClientResponse) -> InferenceError:
+    async def _refusal(self, response: aiohttp.ClientResponse) -> InferenceError | InternalError:
         """The typed error of a non-200 answer (``{"error": {"type", "message"}}``)."""
         try:
             data = (await response.json(content_type=None))["error"]

@@ -308,7 +308,7 @@ async def test_delete_cancels_a_job_and_its_stream_says_so(start_server, http, g
         check_against_openapi("/v1/jobs/{id}", "delete", 200, body)
         assert body == {"id": job_id, "cancelled": True}
         events = ndjson(await stream.text())
-        assert events[-1] == {"event": "cancelled"}
+        assert events[-1] == {"event": "cancelled", "message": "The request was cancelled."}
 
         async with http.delete(f"{server.url}/v1/jobs/{job_id}") as response:
             assert response.status == 404

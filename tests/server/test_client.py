@@ -19,7 +19,7 @@ from inference import (
     UnknownTask,
 )
 from inference.client import RemoteService
-from inference.errors import InternalError, Unreachable
+from inference.errors import InferenceError, InternalError, Unreachable
 from inference.tasks import TASKS
 from inference.wire import error_from_dict, error_to_dict
 from tests.remote import Proxy
@@ -114,8 +114,8 @@ async def test_a_wrong_key_is_an_operator_error_and_the_right_one_works(start_se
     server = await start_server(inference_api_key="right")
     async with RemoteService(server.url, server.settings, api_key="wrong") as remote:
         with pytest.raises(InternalError, match="API key") as error:
-            await remote.run("sentiment", text="hi")
-        assert not error.value.user_fixable
+            await remote.run("sentiment", text="hi")  # logged, and the user gets an apology
+        assert not isinstance(error.value, InferenceError)
     async with RemoteService(server.url, server.settings) as remote:  # INFERENCE_API_KEY
         assert (await remote.run("sentiment", text="hi")).label
 
