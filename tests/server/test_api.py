@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import os
+import signal
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,6 +37,7 @@ TASK_INPUTS: dict[str, dict[str, Any]] = {
     "speak": {"text": "Hello there."},
 }
 JOBS = "/v1/jobs/{task}"
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def post_job(
@@ -406,3 +412,40 @@ async def test_metrics_count_jobs_errors_and_queues(start_server, http) -> None:
     text = (await (await http.get(f"{server.url}/metrics")).read()).decode()
     for documented in ("inference_batch_size", "inference_model_loads", "inference_model_unloads"):
         assert f"# TYPE {documented}" in text
+
+
+async def test_python_m_inference_serve_answers_and_stops_on_sigterm(
+    tiny_models, http, unused_tcp_port
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SENTIMENT_MODEL": str(tiny_models["sentiment"]),
+        "PRELOAD": "sentiment",
+    }
+    server = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "inference", "serve", "--port", str(unused_tcp_port)),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.returncode is None and time.monotonic() < deadline
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{url}/readyz") as response:
+                    if response.status == 200:
+                        break
+            await asyncio.sleep(0.2)
+        async with http.post(f"{url}/v1/jobs/sentiment", json={"text": "I love it"}) as response:
+            events = ndjson(await response.read())
+        assert events[-1]["event"] == "result"
+        server.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(server.wait(), 30) == 0
+        log = (await server.stderr.read()).decode()
+        assert f"serving the inference API on http://127.0.0.1:{unused_tcp_port}" in log
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
