@@ -11,8 +11,9 @@ offline) served
 Each mode is one async context manager in ``MODES`` that yields the call one request
 makes; modes are measured in interleaved rounds (so that load from other processes
 hits all alike) and the best round of each is kept; OpenMP threads wait passively (see
-below). It prints each throughput and latency, and last one JSON object with ``http_vs_inprocess`` (throughput ratio, target
->= 0.9) and the p50/p99 latencies of each mode.
+below). It prints each throughput and latency, and last one JSON object with
+``http_vs_inprocess`` (throughput ratio, target >= 0.9) and the p50/p99 latencies of
+each mode.
 """
 
 from __future__ import annotations
