@@ -41,10 +41,9 @@ CONNECT_TIMEOUT_S = 10.0
 DEADLINE_MARGIN_S = 60.0
 #: The longest event line read (a result with a large image, in base64).
 MAX_EVENT_BYTES = 256 * 2**20
-#: How old the status shown by ``status()`` may get before it is fetched again, and
-#: how soon after a fetch a finished job (which may have changed it) fetches it again.
+#: How old the status shown by ``status()`` may get before it is fetched again (a
+#: finished job, which may have changed it, has it fetched at once).
 STATUS_MAX_AGE_S = 5.0
-STATUS_MIN_AGE_S = 0.5
 
 
 class RemoteJob:
@@ -178,6 +177,7 @@ class RemoteService:
         self._status = ServiceStatus("inference server (not contacted yet)", 0.0, [], {}, {})
         self._status_at = -STATUS_MAX_AGE_S
         self._status_refresh: asyncio.Task[None] | None = None
+        self._status_stale = False  # changed while a fetch was under way: fetch again
         self._closing = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -257,12 +257,20 @@ class RemoteService:
 
     def status(self) -> ServiceStatus:
         """The server's status as last fetched (fetched again in the background when
-        older than ``STATUS_MAX_AGE_S``)."""
-        stale = time.monotonic() - self._status_at > STATUS_MAX_AGE_S
-        idle = self._status_refresh is None and not self._closing
-        if stale and idle and self._session is not None:
-            self._status_refresh = self._spawn(self._refresh_status())
+        older than ``STATUS_MAX_AGE_S``, and after every job)."""
+        if time.monotonic() - self._status_at > STATUS_MAX_AGE_S:
+            self._fetch_status()
         return self._status
+
+    def _fetch_status(self) -> None:
+        """Fetch the status in the background: one fetch at a time, and one more after it
+        when asked again meanwhile."""
+        if self._closing or self._session is None:
+            return
+        if self._status_refresh is None:
+            self._status_refresh = self._spawn(self._refresh_status())
+        else:
+            self._status_stale = True
 
     # -- internals ------------------------------------------------------------------
 
@@ -352,13 +360,13 @@ class RemoteService:
         finally:
             self._status_at = time.monotonic()
             self._status_refresh = None
+            if self._status_stale:
+                self._status_stale = False
+                self._fetch_status()
 
     def _job_finished(self, job: RemoteJob) -> None:
         self._jobs.pop(job.id, None)
-        # a job changes what status() shows (queues, loaded models): fetch it again soon
-        if time.monotonic() - self._status_at > STATUS_MIN_AGE_S:
-            self._status_at = -STATUS_MAX_AGE_S
-            self.status()
+        self._fetch_status()  # a job changes what status() shows (queues, loaded models)
         reader = job._reader
         if reader is not None and reader is not asyncio.current_task() and not reader.done():
             reader.cancel()  # closes the stream: the server cancels the job
