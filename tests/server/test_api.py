@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -190,14 +191,15 @@ async def test_a_model_that_cannot_load_fails_the_job_then_answers_503(
     start_server, http, tmp_path
 ) -> None:
     server = await start_server(sentiment_model=str(tmp_path / "missing-model"))
+    english = {"text": "hi", "language": "en"}  # English reads with SENTIMENT_MODEL
 
-    status, events, _ = await post_job(http, server, "sentiment", {"text": "hi"})
+    status, events, _ = await post_job(http, server, "sentiment", english)
     assert status == 200
     assert events[-1]["event"] == "error"
     assert events[-1]["error"]["type"] == "ModelUnavailable"
     assert str(tmp_path) not in events[-1]["error"]["message"]  # no paths leave the server
 
-    status, body, _ = await post_job(http, server, "sentiment", {"text": "hi"})
+    status, body, _ = await post_job(http, server, "sentiment", english)
     assert status == 503
     assert body["error"]["type"] == "ModelUnavailable"
     assert "missing-model" in body["error"]["message"]
@@ -373,6 +375,8 @@ async def test_metrics_count_jobs_errors_and_queues(start_server, http) -> None:
 
     assert grew("inference_job_seconds_count", task="sentiment", outcome="result") == 1
     assert grew("inference_errors_total", type="InvalidInput") == 1
+    assert grew("inference_batch_size_count", task="sentiment") == 1  # the one batch it ran
+    assert grew("inference_model_loads_total", task="sentiment") == 1  # loaded by the first job
     assert after[("inference_queue_depth", (("task", "sentiment"),))] == 0
     names = {name for name, _ in after}
     for family in (
@@ -393,6 +397,7 @@ async def test_python_m_inference_serve_answers_and_stops_on_sigterm(
         **os.environ,
         "PYTHONPATH": str(REPO),
         "SENTIMENT_MODEL": str(tiny_models["sentiment"]),
+        "SENTIMENT_MODELS": json.dumps({"*": str(tiny_models["sentiment"])}),
         "PRELOAD": "sentiment",
     }
     server = await asyncio.create_subprocess_exec(
