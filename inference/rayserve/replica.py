@@ -1,0 +1,304 @@
+"""One task's Ray Serve deployment, generated from its ``DeploymentPlan``.
+
+A request is one call of the generator method ``stream(inputs)``: it parses the
+inputs, waits in ``@serve.batch`` (the plan's batch size and wait), and yields the
+events of ``events`` until its result. The batch runs ``task.run_batch`` in a worker
+thread with a ``BatchContext`` that streams progress and sees cancellation: when the
+caller cancels its ``DeploymentResponseGenerator`` (or goes away), Ray cancels the
+``stream`` coroutine, which marks its ticket cancelled for ``ctx.cancelled``.
+
+Tasks whose model depends on the request (translation pairs) load their models
+through ``@serve.multiplexed`` (at most ``max_models_per_replica``, least recently
+used unloaded first); the caller names the model in ``multiplexed_model_id`` so that
+Serve routes the request to a replica that has it, and ``@serve.batch`` never mixes
+two models in one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..device import resolve_placement
+from ..errors import InferenceError, JobCancelled, ModelUnavailable
+from ..service import _short_reason
+from ..settings import InferenceSettings
+from ..tasks import TASKS
+from ..tasks.base import check_model_source
+from . import events
+from .config import DeploymentPlan
+
+log = logging.getLogger(__name__)
+
+#: Batch sizes a replica remembers for ``stats()``.
+BATCH_HISTORY = 256
+
+
+class _Ticket:
+    """One request inside a replica: its parsed form, its event queue, its fate."""
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.loop = asyncio.get_running_loop()
+        self.cancelled = False
+        self.finished = False
+        self.position: int | None = None
+
+    def put(self, event: dict[str, Any]) -> None:
+        """Queue an event for the caller; safe from any thread."""
+        if self.finished:
+            return
+        if event["event"] in events.FINAL:
+            self.finished = True
+        with contextlib.suppress(RuntimeError):  # the replica's loop is closing
+            self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+    def finish(self, outcome: Any) -> None:
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, InferenceError):
+                log.error("request failed", exc_info=outcome)
+            self.put(events.error(outcome))
+        else:
+            self.put(events.result(outcome))
+
+
+class _Context:
+    """The BatchContext of a batch running in a replica's worker thread."""
+
+    def __init__(self, tickets: Sequence[_Ticket]) -> None:
+        self._tickets = tickets
+
+    def progress(self, index: int, done: int, total: int) -> None:
+        self._tickets[index].put(events.progress(done, total))
+
+    def cancelled(self, index: int) -> bool:
+        return self._tickets[index].cancelled
+
+    def checkpoint(self) -> None:
+        pass  # a replica runs one batch at a time: nothing waits for the device here
+
+
+class _Held:
+    """A model in the multiplexed cache; Ray calls ``__del__`` when it unloads it."""
+
+    def __init__(self, model: Any, on_unload: Callable[[], None]) -> None:
+        self.model = model
+        self._on_unload: Callable[[], None] | None = on_unload
+
+    def __del__(self) -> None:
+        if self._on_unload is not None:
+            self._on_unload()
+            self._on_unload = None
+
+
+class ReplicaBase:
+    """What every task's replica does; ``replica_class`` adds Serve's decorators."""
+
+    def __init__(self, plan: DeploymentPlan, settings: InferenceSettings) -> None:
+        import torch
+
+        torch.set_num_threads(plan.torch_threads)
+        self.plan = plan
+        placement = resolve_placement(settings.device, settings.dtype)
+        self.task = TASKS[plan.task](plan.model, placement, settings)
+        # One thread: one batch (or load) at a time, never on the event loop.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"replica-{plan.task}")
+        self._waiting: list[_Ticket] = []
+        self._running = 0
+        self._loaded: dict[str, Any] = {}
+        self._load_lock = asyncio.Lock()
+        self._batch_sizes: deque[int] = deque(maxlen=BATCH_HISTORY)
+        self._cancelled = 0
+
+    # -- the request ----------------------------------------------------------------
+
+    async def stream(self, inputs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The events of one request, from "queued" to its result or error."""
+        try:
+            request = self.task.parse(**inputs)
+        except InferenceError as exc:
+            yield events.error(exc)
+            return
+        ticket = _Ticket(request)
+        self._waiting.append(ticket)
+        self._announce_positions()
+        run = asyncio.ensure_future(self._batched(ticket))
+        run.add_done_callback(lambda done: _crashed(ticket, done))
+        try:
+            while True:
+                event = await ticket.events.get()
+                yield event
+                if event["event"] in events.FINAL:
+                    return
+        finally:  # finished, cancelled by the caller, or the caller went away
+            if not ticket.finished:
+                ticket.cancelled = True
+                self._cancelled += 1
+                run.cancel()  # a request still waiting for its batch leaves it
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+                self._announce_positions()
+
+    async def _batched(self, ticket: _Ticket) -> None:
+        raise NotImplementedError  # replaced by the @serve.batch method of replica_class
+
+    def _announce_positions(self) -> None:
+        for position, ticket in enumerate(self._waiting):
+            if ticket.position != position:
+                ticket.position = position
+                ticket.put(events.queued(position))
+
+    # -- the batch ------------------------------------------------------------------
+
+    async def _run_tickets(self, tickets: list[_Ticket]) -> list[None]:
+        """Run one batch from @serve.batch: its requests grouped by batch key."""
+        for ticket in tickets:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+            ticket.put(events.running())
+        self._announce_positions()
+        self._batch_sizes.append(len(tickets))
+        groups: dict[Hashable, list[_Ticket]] = {}
+        for ticket in tickets:
+            if not ticket.cancelled:
+                groups.setdefault(self.task.batch_key(ticket.request), []).append(ticket)
+        self._running += len(tickets)
+        try:
+            for group in groups.values():
+                await self._run_group(group)
+        finally:
+            self._running -= len(tickets)
+        return [None] * len(tickets)
+
+    async def _run_group(self, group: list[_Ticket]) -> None:
+        try:
+            models = {
+                model_id: await self._model(model_id)
+                for model_id in self.task.models_for(group[0].request)
+            }
+        except InferenceError as exc:
+            for ticket in group:
+                ticket.finish(exc)
+            return
+        loop = asyncio.get_running_loop()
+        outcomes = await loop.run_in_executor(
+            self._executor, run_isolated, self.task.run_batch, models, group
+        )
+        for ticket, outcome in zip(group, outcomes, strict=True):
+            ticket.finish(outcome)
+
+    # -- models ---------------------------------------------------------------------
+
+    async def _model(self, model_id: str) -> Any:
+        """The loaded model (cached in the replica; multiplexed tasks override this)."""
+        async with self._load_lock:
+            if model_id not in self._loaded:
+                self._loaded[model_id] = await self._load(model_id)
+            return self._loaded[model_id]
+
+    async def _load(self, model_id: str) -> Any:
+        """Load one model in the worker thread; any failure is ``ModelUnavailable``."""
+        name = self.task.name
+        try:
+            check_model_source(name, model_id)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self.task.load, model_id)
+        except ModelUnavailable:
+            raise
+        except Exception as exc:
+            log.warning("loading %s model %s failed", name, model_id, exc_info=True)
+            raise ModelUnavailable(name, model_id, _short_reason(exc)) from exc
+
+    async def preload(self) -> str | None:
+        """Load the task's default models now; the reason when one cannot be loaded."""
+        default = getattr(self.task, "default_models", None)
+        try:
+            for model_id in default() if callable(default) else [self.task.model]:
+                await self._model(model_id)
+        except ModelUnavailable as exc:
+            return exc.reason
+        return None
+
+    # -- observability ----------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """This replica's state: loaded models, queue, recent batch sizes, cancels."""
+        return {
+            "task": self.task.name,
+            "loaded_models": list(self._loaded),
+            "queued": len(self._waiting),
+            "running": self._running,
+            "batch_sizes": list(self._batch_sizes),
+            "cancelled": self._cancelled,
+        }
+
+
+def run_isolated(
+    run_batch: Callable[[Mapping[str, Any], Sequence[Any], Any], list[Any]],
+    models: Mapping[str, Any],
+    tickets: Sequence[_Ticket],
+) -> list[Any]:
+    """Run a batch; when it raises as a whole, run its requests one by one so that one
+    bad request fails alone. Returns one result or exception per ticket."""
+    try:
+        return run_batch(models, [t.request for t in tickets], _Context(tickets))
+    except Exception as exc:
+        if len(tickets) == 1:
+            return [exc]
+        log.warning("a batch of %d failed; retrying one by one", len(tickets), exc_info=True)
+    outcomes: list[Any] = []
+    for ticket in tickets:
+        if ticket.cancelled:
+            outcomes.append(JobCancelled("The request was cancelled."))
+            continue
+        try:
+            outcomes += run_batch(models, [ticket.request], _Context([ticket]))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _crashed(ticket: _Ticket, run: asyncio.Future[Any]) -> None:
+    """A batch that failed outside ``run_batch`` (or never ran) still ends its stream."""
+    if not run.cancelled() and run.exception() is not None:
+        ticket.finish(run.exception())  # type: ignore[arg-type]
+
+
+def replica_class(plan: DeploymentPlan) -> type[ReplicaBase]:
+    """The replica class of ``plan``'s task: Serve's batching with the plan's limits,
+    and model multiplexing for tasks whose models depend on the request."""
+    from ray import serve
+
+    batch = serve.batch(
+        max_batch_size=plan.max_batch_size, batch_wait_timeout_s=plan.max_wait_ms / 1000
+    )
+
+    class TaskReplica(ReplicaBase):
+        @batch
+        async def _batched(self, tickets: list[_Ticket]) -> list[None]:
+            return await self._run_tickets(tickets)
+
+        if plan.multiplexed:
+
+            @serve.multiplexed(max_num_models_per_replica=plan.max_models_per_replica)
+            async def _multiplexed(self, model_id: str) -> _Held:
+                model = await self._load(model_id)
+                holder = _Held(model, lambda: self._unloaded(model_id, model))
+                self._loaded[model_id] = model
+                return holder
+
+            async def _model(self, model_id: str) -> Any:
+                return (await self._multiplexed(model_id)).model
+
+            def _unloaded(self, model_id: str, model: Any) -> None:
+                if self._loaded.get(model_id) is model:
+                    del self._loaded[model_id]
+
+    TaskReplica.__name__ = TaskReplica.__qualname__ = f"{plan.task.capitalize()}Replica"
+    return TaskReplica
