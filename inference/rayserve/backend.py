@@ -107,30 +107,25 @@ class RayJob:
 
         try:
             await asyncio.wait_for(self._follow(handle, inputs), timeout_s)
+            return
         except asyncio.TimeoutError:
-            self._finish(
-                JobState.FAILED,
-                error=JobTimeout(
-                    f"The request took longer than {timeout_s:.0f} s and was stopped."
-                ),
-            )
-        except BackPressureError as exc:
-            retry = getattr(exc, "retry_after_s", None) or self._backend.retry_after(self.task)
-            self._finish(
-                JobState.FAILED,
-                error=Busy(
-                    f"The {self.task} queue is full; try again in about {retry:.0f} s.",
-                    retry_after=retry,
-                ),
-            )
+            message = f"The request took longer than {timeout_s:.0f} s and was stopped."
+            self._finish(JobState.FAILED, error=JobTimeout(message))
         except asyncio.CancelledError:
             self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
+        except BackPressureError as exc:
+            retry = getattr(exc, "retry_after_s", None) or self._backend.retry_after(self.task)
+            busy = f"The {self.task} queue is full; try again in about {retry:.0f} s."
+            self._finish(JobState.FAILED, error=Busy(busy, retry_after=retry))
+            return
         except Exception as exc:  # the replica died, the cluster went away...
             log.warning("%s job %s failed in Ray Serve", self.task, self.id, exc_info=True)
             self._finish(JobState.FAILED, error=RuntimeError(f"Ray Serve failed: {exc!r:.200}"))
-        finally:
-            if self._stream is not None and self.state is not JobState.DONE:
-                self._stream.cancel()  # no-op once the replica has finished the request
+            return
+        # We stopped following the stream (cancel, timeout): stop the request too. The
+        # handle's cancel() may wait for the request's assignment: not on the loop.
+        if self._stream is not None:
+            asyncio.get_running_loop().run_in_executor(None, _cancel_quietly, self._stream)
 
     async def _follow(self, handle: Any, inputs: dict[str, Any]) -> None:
         self._stream = handle.stream.remote(inputs)
@@ -166,6 +161,11 @@ class RayJob:
         self._changed.set()
         if state is JobState.CANCELLED and asyncio.current_task() is not self._driver:
             self._driver.cancel()
+
+
+def _cancel_quietly(stream: Any) -> None:
+    with contextlib.suppress(Exception):
+        stream.cancel()
 
 
 def _consume_exception(future: asyncio.Future[Any]) -> None:
