@@ -57,3 +57,18 @@ class JobTimeout(InferenceError):
 
 class JobCancelled(InferenceError):
     """The job was cancelled before it finished."""
+
+
+# -- errors of remote backends (the HTTP client of ``python -m inference serve``) --------
+
+
+class Unreachable(InferenceError):
+    """The inference server could not be reached, or went away while a job ran. Trying
+    again later may work: the next request opens a fresh connection."""
+
+
+class InternalError(InferenceError):
+    """The inference server failed in a way it does not explain to users (its log has
+    the details)."""
+
+    user_fixable = False

@@ -72,6 +72,13 @@ class InferenceSettings(BaseSettings):
     job_timeout_s: float = Field(default=120.0, gt=0)
     task_limits: dict[str, TaskLimits] = Field(default_factory=dict)
 
+    # -- the HTTP server (python -m inference serve) and its clients --------------------
+    #: The key clients must send as ``Authorization: Bearer ...``; the server refuses to
+    #: listen on anything but loopback without one. Never logged.
+    inference_api_key: SecretStr | None = None
+    #: The largest request body the server reads, in MB (413 past it).
+    server_max_body_mb: float = Field(default=1.0, gt=0, le=1024)
+
     # -- settings of single tasks ------------------------------------------------------
     # (each task's own section, in the order of the command table)
 
@@ -146,3 +153,7 @@ class InferenceSettings(BaseSettings):
 
     def token(self) -> str | None:
         return self.hf_token.get_secret_value() if self.hf_token else None
+
+    def api_key(self) -> str | None:
+        """INFERENCE_API_KEY, or None when unset."""
+        return self.inference_api_key.get_secret_value() if self.inference_api_key else None
