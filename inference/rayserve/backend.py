@@ -23,14 +23,14 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from typing import Any
 
 from ..device import resolve_placement
-from ..errors import Busy, JobCancelled, JobTimeout, UnknownTask
+from ..errors import Busy, InternalError, JobCancelled, JobTimeout, UnknownTask
 from ..jobs import JobState, JobUpdate, ServiceStatus
 from ..naming import display_name
 from ..results import Result
 from ..settings import InferenceSettings
 from ..tasks import TASKS
 from ..tasks.base import Task
-from . import events
+from ..wire import error_from_dict
 from .app import APP_NAME, deploy
 from .config import DeploymentPlan, plan_deployments
 
@@ -62,6 +62,8 @@ class RayJob:
         self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._future.add_done_callback(_consume_exception)
         self._changed = asyncio.Event()
+        # Set by the replica's first event (or the end): see updates().
+        self._accepted = asyncio.Event()
         self._stream: Any = None  # the DeploymentResponseGenerator, once called
         handle = backend._handles[plan.task].options(stream=True)
         if model_id is not None:
@@ -92,6 +94,11 @@ class RayJob:
         return self.done
 
     async def updates(self) -> AsyncIterator[JobUpdate]:
+        """A snapshot once a replica has the job (or Serve refused it), then after every
+        change until the job has finished. Waiting for the replica first means that a
+        job refused as busy ends before its first update: the HTTP server answers 429
+        instead of opening a stream."""
+        await self._accepted.wait()
         while True:
             self._changed.clear()
             snapshot = self.snapshot()
@@ -118,9 +125,10 @@ class RayJob:
             busy = f"The {self.task} queue is full; try again in about {retry:.0f} s."
             self._finish(JobState.FAILED, error=Busy(busy, retry_after=retry))
             return
-        except Exception as exc:  # the replica died, the cluster went away...
+        except Exception:  # the replica died, the cluster went away...
             log.warning("%s job %s failed in Ray Serve", self.task, self.id, exc_info=True)
-            self._finish(JobState.FAILED, error=RuntimeError(f"Ray Serve failed: {exc!r:.200}"))
+            error = InternalError("The Ray Serve cluster could not run the request.")
+            self._finish(JobState.FAILED, error=error)
             return
         # We stopped following the stream (cancel, timeout): stop the request too. The
         # handle's cancel() may wait for the request's assignment: not on the loop.
@@ -130,6 +138,7 @@ class RayJob:
     async def _follow(self, handle: Any, inputs: dict[str, Any]) -> None:
         self._stream = handle.stream.remote(inputs)
         async for event in self._stream:
+            self._accepted.set()
             kind = event["event"]
             if kind == "queued":
                 self.position = event["position"]
@@ -141,7 +150,7 @@ class RayJob:
                 self._finish(JobState.DONE, result=event["result"])
                 return
             elif kind == "error":
-                self._finish(JobState.FAILED, error=events.error_from_dict(event["error"]))
+                self._finish(JobState.FAILED, error=error_from_dict(event["error"]))
                 return
             self._changed.set()
         raise RuntimeError("the replica's stream ended without a result")
@@ -159,6 +168,7 @@ class RayJob:
             self._future.set_result(result)  # type: ignore[arg-type]
         self._backend._job_finished(self)
         self._changed.set()
+        self._accepted.set()
         if state is JobState.CANCELLED and asyncio.current_task() is not self._driver:
             self._driver.cancel()
 

@@ -1,4 +1,5 @@
-"""Running the HTTP server: ``python -m inference serve [--host 127.0.0.1] [--port 8765]``."""
+"""Running the HTTP server: ``python -m inference serve [--host 127.0.0.1] [--port 8765]
+[--ray [--address auto|ray://...]]``."""
 
 from __future__ import annotations
 
@@ -94,10 +95,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m inference serve``."""
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default: {DEFAULT_HOST}")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    # -- Ray Serve (inference/rayserve, the optional "ray" extra) --
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the tasks on Ray Serve (deployments per task, see RAY_DEPLOYMENTS)",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --ray: the Ray cluster (auto, ray://host:10001; default: a local one)",
+    )
 
 
 def build_backend(args: argparse.Namespace, settings: InferenceSettings) -> Backend:
-    """The backend to serve: the in-process service."""
+    """The backend to serve: the in-process service, or Ray Serve with ``--ray``."""
+    if getattr(args, "ray", False):
+        try:
+            from ..rayserve import RayBackend  # imports Ray: only here
+        except ImportError as exc:
+            needs = 'serve --ray needs Ray Serve: pip install -e ".[ray]"'
+            raise SystemExit(f"{needs} ({exc})") from exc
+        return RayBackend(settings, address=args.address)
     from ..service import InferenceService
 
     return InferenceService(settings)

@@ -23,10 +23,10 @@ from inference import (
     UnknownTask,
 )
 from inference.rayserve import RayBackend
-from inference.rayserve.events import error_from_dict
 from inference.tasks.ner import NerResult
 from inference.tasks.sentiment import SentimentResult
 from inference.tasks.translate import TranslateResult
+from inference.wire import error_from_dict
 
 pytestmark = pytest.mark.timeout(300)
 
