@@ -61,4 +61,10 @@ def deploy(plans: Mapping[str, DeploymentPlan], settings: InferenceSettings) -> 
     replica is up. Blocking: call it in a thread from async code."""
     from ray import serve
 
-    serve.run(build_app(plans, settings), name=APP_NAME, route_prefix=None, blocking=False)
+    serve.run(
+        build_app(plans, settings),
+        name=APP_NAME,
+        route_prefix=None,  # no Serve HTTP route: our aiohttp server speaks the protocol
+        blocking=False,
+        logging_config={"enable_access_log": False},  # no log line per request
+    )

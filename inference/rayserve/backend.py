@@ -238,7 +238,7 @@ class RayBackend:
         from ray import serve
 
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            ray.init(address=self.address, include_dashboard=False)
             self._owns_ray = True
         if self._deploy:
             # The HTTP protocol is served by our aiohttp server: no Serve proxy.
