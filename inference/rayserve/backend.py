@@ -331,6 +331,11 @@ class RayBackend:
             ],
             queued={name: queued[name] for name in self.plans},
             running={name: running[name] for name in self.plans},
+            failed_models={
+                f"{name}: {display_name(model)}": reason
+                for name, stats in self._stats.items()
+                for model, reason in stats.get("failed_models", {}).items()
+            },
         )
 
     def retry_after(self, task: str) -> float:

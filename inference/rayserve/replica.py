@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from typing import Any
 
 from ..device import resolve_placement
 from ..errors import InferenceError, JobCancelled, ModelUnavailable
-from ..service import _short_reason
+from ..service import LOAD_FAILURE_TTL_S, _short_reason
 from ..settings import InferenceSettings
 from ..tasks import TASKS
 from ..tasks.base import check_model_source
@@ -115,6 +116,7 @@ class ReplicaBase:
         self._load_lock = asyncio.Lock()
         self._batch_sizes: deque[int] = deque(maxlen=BATCH_HISTORY)
         self._cancelled = 0
+        self._failed: dict[str, tuple[float, str]] = {}  # model id -> (when, reason)
 
     # -- the request ----------------------------------------------------------------
 
@@ -203,17 +205,25 @@ class ReplicaBase:
             return self._loaded[model_id]
 
     async def _load(self, model_id: str) -> Any:
-        """Load one model in the worker thread; any failure is ``ModelUnavailable``."""
+        """Load one model in the worker thread; any failure is ``ModelUnavailable``, and
+        is remembered for a while (as in-process) rather than retried by every request."""
         name = self.task.name
+        failed = self._failed.get(model_id)
+        if failed is not None and time.monotonic() - failed[0] < LOAD_FAILURE_TTL_S:
+            raise ModelUnavailable(name, model_id, failed[1])
         try:
             check_model_source(name, model_id)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.task.load, model_id)
-        except ModelUnavailable:
+            model = await loop.run_in_executor(self._executor, self.task.load, model_id)
+        except ModelUnavailable as exc:
+            self._failed[model_id] = (time.monotonic(), exc.reason)
             raise
         except Exception as exc:
             log.warning("loading %s model %s failed", name, model_id, exc_info=True)
+            self._failed[model_id] = (time.monotonic(), _short_reason(exc))
             raise ModelUnavailable(name, model_id, _short_reason(exc)) from exc
+        self._failed.pop(model_id, None)
+        return model
 
     async def preload(self) -> str | None:
         """Load the task's default models now; the reason when one cannot be loaded."""
@@ -228,7 +238,8 @@ class ReplicaBase:
     # -- observability ----------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """This replica's state: loaded models, queue, recent batch sizes, cancels."""
+        """This replica's state: loaded models, queue, recent batch sizes, cancels, and
+        the models that failed to load lately (model id -> reason)."""
         return {
             "task": self.task.name,
             "loaded_models": list(self._loaded),
@@ -236,6 +247,11 @@ class ReplicaBase:
             "running": self._running,
             "batch_sizes": list(self._batch_sizes),
             "cancelled": self._cancelled,
+            "failed_models": {
+                model: reason
+                for model, (when, reason) in self._failed.items()
+                if time.monotonic() - when < LOAD_FAILURE_TTL_S
+            },
         }
 
 

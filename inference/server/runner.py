@@ -12,6 +12,7 @@ import signal
 
 from aiohttp import web
 
+from ..errors import InferenceError
 from ..jobs import Backend
 from ..settings import InferenceSettings
 from .app import create_app
@@ -115,7 +116,10 @@ def build_backend(args: argparse.Namespace, settings: InferenceSettings) -> Back
         except ImportError as exc:
             needs = 'serve --ray needs Ray Serve: pip install -e ".[ray]"'
             raise SystemExit(f"{needs} ({exc})") from exc
-        return RayBackend(settings, address=args.address)
+        try:
+            return RayBackend(settings, address=args.address)
+        except InferenceError as exc:  # RAY_DEPLOYMENTS names an unknown task
+            raise SystemExit(f"error: {exc}") from exc
     from ..service import InferenceService
 
     return InferenceService(settings)

@@ -175,7 +175,12 @@ async def test_a_model_that_cannot_load_is_a_typed_error_without_its_path(
         await backend.run("translate", text="Hallo", source="de", target="es")
     assert "opus-mt-de-es" in str(failure.value)
     assert "/nonexistent" not in str(failure.value)
+    # The failure is remembered (no reload for every request) and shown in the status.
+    with pytest.raises(ModelUnavailable):
+        await backend.run("translate", text="Hallo", source="de", target="es")
+    await backend.replica_stats()
     status = backend.status()
+    assert list(status.failed_models) == ["translate: opus-mt-de-es"]
     assert status.queued["translate"] == 0 and status.running["translate"] == 0
 
 
