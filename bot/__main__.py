@@ -13,7 +13,7 @@ import discord
 from dotenv import load_dotenv
 from pydantic import ValidationError
 
-from .client import PipelineBot
+from .client import PipelineBot, create_bot
 from .settings import BotSettings
 
 log = logging.getLogger("bot")
@@ -31,7 +31,8 @@ def main() -> int:
         settings = BotSettings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"error: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        where = f" {first['loc'][0]}" if first["loc"] else ""
+        print(f"error: bad setting{where}: {first['msg']}", file=sys.stderr)
         return 2
     if settings.discord_token is None:
         print(f"error: {NO_TOKEN}", file=sys.stderr)
@@ -49,7 +50,7 @@ def main() -> int:
 
 
 async def _serve(settings: BotSettings) -> None:
-    bot = PipelineBot(settings)
+    bot = create_bot(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from inference import Job, Result
+from inference import JobHandle, Result
 
 from .errors import RESULT_SHOWN, UserError
 from .render import Message, Reply, describe_wait, render
@@ -44,7 +44,7 @@ async def run_job(
     what: str = "request",
     ephemeral: bool = False,
     waiting_view: discord.ui.View | None = None,
-    on_submit: Callable[[Job], Any] | None = None,
+    on_submit: Callable[[JobHandle], Any] | None = None,
     render_result: Callable[[Result], Reply | Awaitable[Reply]] | None = None,
     **inputs: Any,
 ) -> Result:
@@ -85,7 +85,7 @@ async def run_job(
 
 async def show_progress(
     interaction: discord.Interaction,
-    job: Job,
+    job: JobHandle,
     what: str,
     view: discord.ui.View | None = None,
 ) -> None:

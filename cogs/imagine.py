@@ -19,7 +19,14 @@ from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
 from bot.jobs import run_job
 from bot.render.imagine import render_image, request_from_embed, size_choices
-from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_SIDE, MIN_STEPS
+from inference.tasks.imagine import (
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_STEPS,
+    MIN_SIDE,
+    MIN_STEPS,
+    ImagineResult,
+)
 
 PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
 STEPS = app_commands.Range[int, MIN_STEPS, MAX_STEPS]
@@ -82,7 +89,7 @@ class Imagine(PipelineCog):
             waiting_view=waiting,
             on_submit=lambda job: waiting.add_item(CancelButton(job.id)),
             render_result=lambda result: render_image(
-                result,  # type: ignore[arg-type]
+                self.checked(interaction, result),  # type: ignore[arg-type]
                 max_bytes=interaction.filesize_limit,
                 view=discord.ui.View(timeout=None).add_item(RegenerateButton()),
             ),
@@ -93,11 +100,9 @@ class Imagine(PipelineCog):
         """Refuse, per IMAGINE_NSFW_POLICY, when the model has no active safety checker and
         the channel is not age-restricted. Whether it has one is known once it is loaded:
         the first request loads it (after deferring, as that can take a while)."""
-        policy = self.bot.settings.imagine_nsfw_policy
-        if policy == "anywhere" or (
-            policy == "age-restricted" and age_restricted(interaction.channel)
-        ):
+        if self.unchecked_allowed(interaction):
             return
+        policy = self.bot.settings.imagine_nsfw_policy
         task = self.bot.service.task("imagine")
         checked = task.safety_checker_active()
         if checked is None:
@@ -107,6 +112,21 @@ class Imagine(PipelineCog):
             checked = task.safety_checker_active()
         if checked is False:
             raise UserError(UNCHECKED[policy])
+
+    def unchecked_allowed(self, interaction: discord.Interaction) -> bool:
+        """Whether IMAGINE_NSFW_POLICY lets unchecked images be made in this channel."""
+        policy = self.bot.settings.imagine_nsfw_policy
+        return policy == "anywhere" or (
+            policy == "age-restricted" and age_restricted(interaction.channel)
+        )
+
+    def checked(self, interaction: discord.Interaction, result: ImagineResult) -> ImagineResult:
+        """``result``, unless it came unchecked where the policy forbids that: an inference
+        server's model is known only once it has answered (the first request's image is
+        dropped; later ones are refused before they run)."""
+        if not result.safety_checker and not self.unchecked_allowed(interaction):
+            raise UserError(UNCHECKED[self.bot.settings.imagine_nsfw_policy])
+        return result
 
     async def regenerate(self, interaction: discord.Interaction) -> None:
         """The request of the image the button sits on again, with a new seed."""

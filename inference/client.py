@@ -119,13 +119,15 @@ class RemoteJob:
                 raise InternalError(
                     "The inference server sent a result this bot cannot read."
                 ) from None
+            self._service.task(self.task).note_result(result)
             self._finish(JobState.DONE, result=result)
             return
         elif kind == "error":
             self._finish(JobState.FAILED, error=error_from_dict(event.get("error")))
             return
         elif kind == "cancelled":
-            self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
+            message = str(event.get("message") or "The request was cancelled.")
+            self._finish(JobState.CANCELLED, error=JobCancelled(message))
             return
         else:
             return  # an event of a newer server: nothing this client needs
@@ -174,12 +176,14 @@ class RemoteService:
         self._status = ServiceStatus("inference server (not contacted yet)", 0.0, [], {}, {})
         self._status_at = -STATUS_MAX_AGE_S
         self._status_refresh: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> RemoteService:
         """Open the connection pool and fetch the server's status once (a server that
         is not up yet is logged, not fatal: jobs say so until it is)."""
+        self._closing = False
         if self._session is None:
             headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
             self._session = aiohttp.ClientSession(
@@ -192,6 +196,7 @@ class RemoteService:
 
     async def close(self) -> None:
         """Cancel the jobs still running (here and on the server) and close the pool."""
+        self._closing = True
         for job in list(self._jobs.values()):
             job._finish(JobState.CANCELLED, error=JobCancelled("The service is shutting down."))
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
@@ -252,7 +257,8 @@ class RemoteService:
         """The server's status as last fetched (fetched again in the background when
         older than ``STATUS_MAX_AGE_S``)."""
         stale = time.monotonic() - self._status_at > STATUS_MAX_AGE_S
-        if stale and self._session is not None and self._status_refresh is None:
+        idle = self._status_refresh is None and not self._closing
+        if stale and idle and self._session is not None:
             self._status_refresh = self._spawn(self._refresh_status())
         return self._status
 
@@ -280,7 +286,7 @@ class RemoteService:
                     if job.done:
                         return
             raise aiohttp.ServerDisconnectedError("the event stream ended early")
-        except InferenceError as exc:
+        except (InferenceError, InternalError) as exc:
             job._finish(JobState.FAILED, error=exc)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             if not job.done:
@@ -294,7 +300,7 @@ class RemoteService:
                 self._spawn(self._delete(job.remote_id))
             raise
 
-    async def _refusal(self, response: aiohttp.ClientResponse) -> InferenceError:
+    async def _refusal(self, response: aiohttp.ClientResponse) -> InferenceError | InternalError:
         """The typed error of a non-200 answer (``{"error": {"type", "message"}}``)."""
         try:
             data = (await response.json(content_type=None))["error"]
@@ -347,6 +353,9 @@ class RemoteService:
 
     def _job_finished(self, job: RemoteJob) -> None:
         self._jobs.pop(job.id, None)
+        # a job changes what status() shows (queues, loaded models): fetch it again soon
+        self._status_at = -STATUS_MAX_AGE_S
+        self.status()
         reader = job._reader
         if reader is not None and reader is not asyncio.current_task() and not reader.done():
             reader.cancel()  # closes the stream: the server cancels the job

@@ -67,8 +67,12 @@ class Unreachable(InferenceError):
     again later may work: the next request opens a fresh connection."""
 
 
-class InternalError(InferenceError):
-    """The inference server failed in a way it does not explain to users (its log has
-    the details)."""
+class InternalError(RuntimeError):
+    """The inference server failed in a way it does not explain to users (a bug: its log
+    has the details), refused this client (a wrong key), or answered something this
+    client cannot read. Deliberately not an ``InferenceError``: like any unexpected
+    error in this process, it is logged and the user gets an apology."""
 
-    user_fixable = False
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

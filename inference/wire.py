@@ -44,13 +44,16 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
     return data
 
 
-def error_from_dict(data: Any) -> InferenceError:
-    """The typed error that ``error_to_dict`` described; an ``InternalError`` for a type
-    this side does not know (a newer server) or a malformed description."""
+def error_from_dict(data: Any) -> InferenceError | InternalError:
+    """The typed error that ``error_to_dict`` described; an ``InternalError`` for an
+    internal error, a type this side does not know (``Unauthorized``, or one of a newer
+    server) or a malformed description."""
     if not isinstance(data, Mapping):
         return InternalError(INTERNAL_MESSAGE)
     message = str(data.get("message") or INTERNAL_MESSAGE)
-    cls = ERROR_TYPES.get(str(data.get("type")), InternalError)
+    cls = ERROR_TYPES.get(str(data.get("type")))
+    if cls is None:
+        return InternalError(message)
     if cls is Busy:
         try:
             retry_after = float(data.get("retry_after", 5.0))

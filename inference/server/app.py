@@ -47,13 +47,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def create_app(backend: Backend, settings: InferenceSettings) -> web.Application:
     """The aiohttp application serving ``backend``. It starts the backend in the
     background when it starts (``/readyz`` says when that is done) and closes it when
-    it stops."""
+    it shuts down."""
     middlewares = [_errors_as_json, _auth(settings.api_key())]  # the first is outermost
     app = web.Application(client_max_size=_max_body(settings), middlewares=middlewares)
     app[BACKEND] = backend
     app[SETTINGS] = settings
     app.on_startup.append(_start_backend)
-    app.on_cleanup.append(_close_backend)
+    app.on_shutdown.append(_close_backend)
     app.router.add_post("/v1/jobs/{task}", post_job)
     app.router.add_delete("/v1/jobs/{job_id}", delete_job)
     app.router.add_get("/v1/tasks", get_tasks)
@@ -168,6 +168,8 @@ async def _start_backend(app: web.Application) -> None:
 
 
 async def _close_backend(app: web.Application) -> None:
+    # On shutdown, before aiohttp waits for open requests: closing the backend cancels
+    # its jobs, so their streams end at once (with "cancelled") instead of running on.
     startup = app[STARTUP]
     if not startup.done():
         startup.cancel()

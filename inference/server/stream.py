@@ -81,8 +81,8 @@ async def _outcome(job: JobHandle) -> dict[str, Any]:
     """The last event: the result, the error or the cancellation."""
     try:
         result = await job.result()
-    except JobCancelled:
-        return {"event": "cancelled"}
+    except JobCancelled as exc:  # by DELETE, or the server shutting down: it says which
+        return {"event": "cancelled", "message": exc.message}
     except Exception as exc:
         if not isinstance(exc, InferenceError):
             log.error("job %s of %s failed", job.id, job.task, exc_info=exc)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 
 from inference import InferenceSettings
-from tests.bot.conftest import tiny_model_settings
+from tests.bot.conftest import ModelGate, tiny_model_settings
 from tests.remote import Server, running_server
 
 ServerFactory = Callable[..., Awaitable[Server]]
@@ -38,3 +39,11 @@ async def start_server(tiny_models: dict[str, Path]) -> AsyncIterator[ServerFact
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def gate() -> ModelGate:
+    """A model gate, open until a test holds a model with it."""
+    gate = ModelGate()
+    gate.opened.set()
+    return gate
