@@ -56,14 +56,16 @@ def build_app(plans: Mapping[str, DeploymentPlan], settings: InferenceSettings) 
     )
 
 
-def deploy(plans: Mapping[str, DeploymentPlan], settings: InferenceSettings) -> None:
+def deploy(
+    plans: Mapping[str, DeploymentPlan], settings: InferenceSettings, app_name: str = APP_NAME
+) -> None:
     """Deploy (or update) the application on the connected cluster and wait until every
     replica is up. Blocking: call it in a thread from async code."""
     from ray import serve
 
     serve.run(
         build_app(plans, settings),
-        name=APP_NAME,
+        name=app_name,
         route_prefix=None,  # no Serve HTTP route: our aiohttp server speaks the protocol
         blocking=False,
         logging_config={"enable_access_log": False},  # no log line per request

@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two refreshes of the replicas' stats for ``status()``.
 STATS_PERIOD_S = 5.0
+#: How long ``updates()`` waits for a replica to take the job before its first update.
+#: Serve refuses a job over ``max_queued_requests`` within milliseconds; a job waiting
+#: for a free replica (all at ``max_ongoing_requests``) is shown queued meanwhile.
+ACCEPT_WAIT_S = 1.0
 
 
 class RayJob:
@@ -94,11 +98,12 @@ class RayJob:
         return self.done
 
     async def updates(self) -> AsyncIterator[JobUpdate]:
-        """A snapshot once a replica has the job (or Serve refused it), then after every
-        change until the job has finished. Waiting for the replica first means that a
-        job refused as busy ends before its first update: the HTTP server answers 429
-        instead of opening a stream."""
-        await self._accepted.wait()
+        """A snapshot once a replica has the job (or Serve refused it, or ACCEPT_WAIT_S
+        passed), then after every change until the job has finished. Waiting for the
+        replica first means that a job refused as busy ends before its first update: the
+        HTTP server answers 429 instead of opening a stream."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._accepted.wait(), ACCEPT_WAIT_S)
         while True:
             self._changed.clear()
             snapshot = self.snapshot()
@@ -189,7 +194,8 @@ class RayBackend:
     ``address`` is Ray's (None: a local cluster started here; "auto"; "ray://host:10001").
     ``tasks`` limits the deployed tasks (default: all); ``models`` overrides models as
     in ``InferenceService``. With ``deploy=False`` the application must already run on
-    the cluster (deployed by another ``RayBackend`` with the same plans).
+    the cluster (deployed by another ``RayBackend`` with the same plans). ``app_name``
+    tells applications apart on one cluster.
     """
 
     def __init__(
@@ -200,11 +206,13 @@ class RayBackend:
         tasks: Sequence[str] | None = None,
         models: Mapping[str, str] | None = None,
         deploy: bool = True,
+        app_name: str = APP_NAME,
     ) -> None:
         self.settings = settings or InferenceSettings()
         self.plans = plan_deployments(self.settings, tasks, models)
         self.address = address
         self._deploy = deploy
+        self.app_name = app_name
         self._owns_ray = False
         self._handles: dict[str, Any] = {}
         self._tasks: dict[str, Task[Any, Any]] = {}
@@ -225,8 +233,8 @@ class RayBackend:
         from ray import serve
 
         for name, plan in self.plans.items():
-            self._handles[name] = serve.get_deployment_handle(plan.deployment_name, APP_NAME)
-        self._catalog = serve.get_app_handle(APP_NAME)
+            self._handles[name] = serve.get_deployment_handle(plan.deployment_name, self.app_name)
+        self._catalog = serve.get_app_handle(self.app_name)
         self._started_at = time.monotonic()
         preload = [name for name in self.settings.preload_tasks(list(TASKS)) if name in self.plans]
         if preload:
@@ -243,7 +251,7 @@ class RayBackend:
         if self._deploy:
             # The HTTP protocol is served by our aiohttp server: no Serve proxy.
             serve.start(proxy_location="Disabled")
-            deploy(self.plans, self.settings)
+            deploy(self.plans, self.settings, self.app_name)
 
     async def close(self) -> None:
         """Cancel this process's jobs; shut Ray down if ``start`` started it."""

@@ -1,9 +1,10 @@
 """One task's Ray Serve deployment, generated from its ``DeploymentPlan``.
 
 A request is one call of the generator method ``stream(inputs)``: it parses the
-inputs, waits in ``@serve.batch`` (the plan's batch size and wait), and yields the
-events of ``events`` until its result. The batch runs ``task.run_batch`` in a worker
-thread with a ``BatchContext`` that streams progress and sees cancellation: when the
+inputs, is gathered by ``@serve.batch`` (the plan's batch size and wait) and waits
+while the batch before it runs, and yields the events of ``events`` until its result.
+A batch runs ``task.run_batch`` in a worker thread with a ``BatchContext`` that
+streams progress and sees cancellation: when the
 caller cancels its ``DeploymentResponseGenerator`` (or goes away), Ray cancels the
 ``stream`` coroutine, which marks its ticket cancelled for ``ctx.cancelled``.
 
@@ -21,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -111,7 +112,9 @@ class ReplicaBase:
         # One thread: one batch (or load) at a time, never on the event loop.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"replica-{plan.task}")
         self._waiting: list[_Ticket] = []
-        self._running = 0
+        self._running = 0  # requests in the batch running now
+        self._pending: list[_Ticket] = []  # gathered by @serve.batch, not yet running
+        self._runner: asyncio.Future[None] | None = None
         self._loaded: dict[str, Any] = {}
         self._load_lock = asyncio.Lock()
         self._batch_sizes: deque[int] = deque(maxlen=BATCH_HISTORY)
@@ -158,25 +161,43 @@ class ReplicaBase:
 
     # -- the batch ------------------------------------------------------------------
 
-    async def _run_tickets(self, tickets: list[_Ticket]) -> list[None]:
-        """Run one batch from @serve.batch: its requests grouped by batch key."""
-        for ticket in tickets:
-            if ticket in self._waiting:
-                self._waiting.remove(ticket)
-            ticket.put(events.running())
-        self._announce_positions()
-        self._batch_sizes.append(len(tickets))
-        groups: dict[Hashable, list[_Ticket]] = {}
-        for ticket in tickets:
-            if not ticket.cancelled:
-                groups.setdefault(self.task.batch_key(ticket.request), []).append(ticket)
-        self._running += len(tickets)
-        try:
-            for group in groups.values():
-                await self._run_group(group)
-        finally:
-            self._running -= len(tickets)
+    async def _gathered(self, tickets: list[_Ticket]) -> list[None]:
+        """Take a batch that @serve.batch gathered and return at once; ``_run_pending``
+        runs it. Serve forms its next batch after ``max_wait_ms`` even while one runs, so
+        under load its batches are small; here the batches that arrive while the worker
+        is busy wait together, and the next run takes as many as ``max_batch_size``
+        allows, as the in-process service does."""
+        self._pending += tickets
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.ensure_future(self._run_pending())
         return [None] * len(tickets)
+
+    async def _run_pending(self) -> None:
+        """Run the pending requests, a batch at a time: the oldest one's batch key, and
+        the requests with the same key, up to ``max_batch_size``."""
+        while True:
+            self._pending = [ticket for ticket in self._pending if not ticket.cancelled]
+            if not self._pending:
+                return
+            key = self.task.batch_key(self._pending[0].request)
+            batch = [t for t in self._pending if self.task.batch_key(t.request) == key]
+            batch = batch[: self.plan.max_batch_size]
+            for ticket in batch:
+                self._pending.remove(ticket)
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
+                ticket.put(events.running())
+            self._announce_positions()
+            self._batch_sizes.append(len(batch))
+            self._running = len(batch)
+            try:
+                await self._run_group(batch)
+            except Exception as exc:  # never let one batch stop the runner
+                log.exception("a batch of %s failed", self.task.name)
+                for ticket in batch:
+                    ticket.finish(exc)
+            finally:
+                self._running = 0
 
     async def _run_group(self, group: list[_Ticket]) -> None:
         try:
@@ -298,7 +319,7 @@ def replica_class(plan: DeploymentPlan) -> type[ReplicaBase]:
     class TaskReplica(ReplicaBase):
         @batch
         async def _batched(self, tickets: list[_Ticket]) -> list[None]:
-            return await self._run_tickets(tickets)
+            return await self._gathered(tickets)
 
         if plan.multiplexed:
 

@@ -5,8 +5,10 @@ cancellation and backpressure, with the task modules' real code on tiny models."
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -184,10 +186,19 @@ async def test_a_model_that_cannot_load_is_a_typed_error_without_its_path(
     assert status.queued["translate"] == 0 and status.running["translate"] == 0
 
 
-def test_ray_is_not_imported_by_the_bot_or_the_service() -> None:
+def test_ray_is_imported_only_by_serve_ray() -> None:
     import subprocess
     import sys
 
-    code = "import sys, bot.client, inference.service, inference.cli; print('ray' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = "bot.client, inference.cli, inference.client, inference.server, inference.service"
+    code = f"import sys, {modules}; print('ray' in sys.modules)"
+    repo = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": repo},
+    )
     assert out.stdout.strip() == "False"
