@@ -110,6 +110,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_backend(args: argparse.Namespace, settings: InferenceSettings) -> Backend:
     """The backend to serve: the in-process service, or Ray Serve with ``--ray``."""
+    if getattr(args, "address", None) and not getattr(args, "ray", False):
+        raise SystemExit("error: --address is the Ray cluster's: it needs --ray")
     if getattr(args, "ray", False):
         try:
             from ..rayserve import RayBackend  # imports Ray: only here

@@ -11,8 +11,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from inference import JobState
+from inference.client import RemoteService
 from inference.rayserve import RayBackend
 from inference.server import create_app, start_site
+from inference.tasks.sentiment import SentimentResult
+from inference.tasks.translate import TranslateResult
 from tests.rayserve.conftest import TASKS, ray_settings
 from tests.rayserve.test_rayserve import LONG_TEXT, eventually
 from tests.remote import check_against_openapi, ndjson
@@ -98,3 +102,18 @@ async def test_hanging_up_cancels_the_job_in_its_replica(
 
     await eventually(replica_cancelled)
     assert backend.status().running["translate"] == 0
+
+
+async def test_the_bots_client_gets_the_same_jobs_from_serve_ray(
+    server: tuple[str, RayBackend],
+) -> None:
+    url, _ = server
+    async with RemoteService(url, ray_settings()) as remote:
+        job = remote.submit("translate", text="Hello, how are you?", target="fr>de", user="42")
+        seen = [update async for update in job.updates()]
+        result = await job.result()
+        sentiment = await remote.run("sentiment", text="I love it")
+    assert isinstance(result, TranslateResult) and result.target == "de"
+    assert JobState.RUNNING in {update.state for update in seen}
+    assert (2, 2) in {update.progress for update in seen}
+    assert isinstance(sentiment, SentimentResult)
