@@ -41,8 +41,10 @@ CONNECT_TIMEOUT_S = 10.0
 DEADLINE_MARGIN_S = 60.0
 #: The longest event line read (a result with a large image, in base64).
 MAX_EVENT_BYTES = 256 * 2**20
-#: How old the status shown by ``status()`` may get before it is fetched again.
+#: How old the status shown by ``status()`` may get before it is fetched again, and
+#: how soon after a fetch a finished job (which may have changed it) fetches it again.
 STATUS_MAX_AGE_S = 5.0
+STATUS_MIN_AGE_S = 0.5
 
 
 class RemoteJob:
@@ -279,13 +281,13 @@ class RemoteService:
             async with self._session.post(url, json=body, timeout=deadline) as response:
                 if response.status != 200:
                     raise await self._refusal(response)
-                lines = ndjson_lines(response.content.iter_any(), MAX_EVENT_BYTES)
-                async for event in lines:
+                # to the end of the stream (just after the last event), so that the
+                # connection goes back to the pool instead of being closed
+                async for event in ndjson_lines(response.content.iter_any(), MAX_EVENT_BYTES):
                     if isinstance(event, dict):
                         job.apply(event)
-                    if job.done:
-                        return
-            raise aiohttp.ServerDisconnectedError("the event stream ended early")
+            if not job.done:
+                raise aiohttp.ServerDisconnectedError("the event stream ended early")
         except (InferenceError, InternalError) as exc:
             job._finish(JobState.FAILED, error=exc)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
@@ -354,8 +356,9 @@ class RemoteService:
     def _job_finished(self, job: RemoteJob) -> None:
         self._jobs.pop(job.id, None)
         # a job changes what status() shows (queues, loaded models): fetch it again soon
-        self._status_at = -STATUS_MAX_AGE_S
-        self.status()
+        if time.monotonic() - self._status_at > STATUS_MIN_AGE_S:
+            self._status_at = -STATUS_MAX_AGE_S
+            self.status()
         reader = job._reader
         if reader is not None and reader is not asyncio.current_task() and not reader.done():
             reader.cancel()  # closes the stream: the server cancels the job

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -57,7 +58,7 @@ def from_dict(cls: type[ResultT], data: Mapping[str, Any], blob: bytes | None = 
     hints; keys the class has no field for (``size``, an ``attachment``) are ignored.
     ``blob`` fills the field typed ``bytes`` (the attachment, which ``to_dict()`` leaves
     out). Raises ``TypeError`` when a required field is missing."""
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if not f.init:
@@ -71,6 +72,11 @@ def from_dict(cls: type[ResultT], data: Mapping[str, Any], blob: bytes | None = 
         elif f.name in data:
             kwargs[f.name] = _convert(hint, data[f.name])
     return cls(**kwargs)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def _union_args(hint: Any) -> tuple[Any, ...] | None:

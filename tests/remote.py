@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
@@ -19,7 +20,23 @@ from aiohttp import web
 from inference import InferenceService, InferenceSettings
 from inference.server import create_app, start_site
 
+if TYPE_CHECKING:
+    from tests.bot.conftest import ModelGate
+
 OPENAPI = Path(__file__).resolve().parents[1] / "inference" / "openapi.yaml"
+
+#: Inputs every tiny model can answer, as a client would send them.
+TASK_INPUTS: dict[str, dict[str, Any]] = {
+    "sentiment": {"text": "I love it", "top_k": 2},
+    "ner": {"text": "Alice lives in Paris."},
+    "qa": {"question": "Where does Alice live?", "context": "Alice lives in Paris."},
+    "summarize": {"text": "The cat sat on the mat. It was a sunny day. " * 3, "length": "short"},
+    "translate": {"text": "Hello there.", "target": "fr"},
+    "classify": {"text": "I love football", "labels": ["sports", "politics"]},
+    "generate": {"prompt": "Hi", "max_tokens": 5, "temperature": 0},
+    "imagine": {"prompt": "a fox", "steps": 2, "seed": 1},
+    "speak": {"text": "Hello there."},
+}
 
 
 @dataclass
@@ -40,6 +57,21 @@ async def running_server(settings: InferenceSettings) -> AsyncIterator[Server]:
         yield Server(f"http://127.0.0.1:{port}", service, settings, runner)
     finally:
         await runner.cleanup()
+
+
+async def hold(server: Server, task: str, gate: ModelGate) -> None:
+    """Load ``task``'s model and hold its forward passes at ``gate`` (closed)."""
+    gate.opened.clear()
+    await server.service.preload([task])
+    for loaded in server.service.loaded_models(task):
+        loaded.model.register_forward_pre_hook(gate.hook)
+
+
+async def wait_for(predicate, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 # -- the OpenAPI document ------------------------------------------------------------------

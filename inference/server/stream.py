@@ -45,7 +45,7 @@ async def stream_job(request: web.Request, job: JobHandle, arrived: float) -> we
         outcome = final["event"]
         await sender.send(final)
         await response.write_eof()
-    except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError) as exc:
+    except (ConnectionError, asyncio.CancelledError) as exc:
         # The client hung up or stopped reading: nobody wants the job any more.
         if job.cancel():
             log.info("job %s cancelled: its client went away (%s)", job.id, type(exc).__name__)
@@ -68,7 +68,14 @@ class _Sender:
             event = {"event": event["event"], "id": self.job_id, **event}
             self.job_id = None
         data = await _encode(event)
-        await asyncio.wait_for(self.response.write(data), WRITE_TIMEOUT_S)
+        # A timer, not wait_for (a task per event): a stalled reader cancels the handler.
+        handler = asyncio.current_task()
+        assert handler is not None
+        stalled = asyncio.get_running_loop().call_later(WRITE_TIMEOUT_S, handler.cancel)
+        try:
+            await self.response.write(data)
+        finally:
+            stalled.cancel()
 
 
 async def _encode(event: dict[str, Any]) -> bytes:

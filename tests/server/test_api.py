@@ -21,21 +21,8 @@ from inference import JobState
 from inference.cli import main as cli_main
 from inference.server import ExposedWithoutKey, check_exposure
 from inference.tasks import TASKS
-from tests.bot.conftest import ModelGate
-from tests.remote import Server, check_against_openapi, ndjson
+from tests.remote import TASK_INPUTS, Server, check_against_openapi, hold, ndjson, wait_for
 
-#: Inputs every tiny model can answer, as a client would send them.
-TASK_INPUTS: dict[str, dict[str, Any]] = {
-    "sentiment": {"text": "I love it", "top_k": 2},
-    "ner": {"text": "Alice lives in Paris."},
-    "qa": {"question": "Where does Alice live?", "context": "Alice lives in Paris."},
-    "summarize": {"text": "The cat sat on the mat. It was a sunny day. " * 3, "length": "short"},
-    "translate": {"text": "Hello there.", "target": "fr"},
-    "classify": {"text": "I love football", "labels": ["sports", "politics"]},
-    "generate": {"prompt": "Hi", "max_tokens": 5, "temperature": 0},
-    "imagine": {"prompt": "a fox", "steps": 2, "seed": 1},
-    "speak": {"text": "Hello there."},
-}
 JOBS = "/v1/jobs/{task}"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,14 +42,6 @@ async def post_job(
         body = await response.json()
         check_against_openapi(JOBS, "post", response.status, body)
         return response.status, body, response
-
-
-async def hold(server: Server, task: str, gate: ModelGate) -> None:
-    """Load ``task``'s model and hold its forward passes at ``gate`` (closed)."""
-    gate.opened.clear()
-    await server.service.preload([task])
-    for loaded in server.service.loaded_models(task):
-        loaded.model.register_forward_pre_hook(gate.hook)
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -270,13 +249,6 @@ def test_the_server_refuses_to_listen_beyond_loopback_without_a_key(capsys) -> N
 
 
 # -- cancelling -------------------------------------------------------------------------------
-
-
-async def wait_for(predicate, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_closing_the_connection_cancels_a_running_and_a_queued_job(

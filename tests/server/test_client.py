@@ -22,8 +22,7 @@ from inference.client import RemoteService
 from inference.errors import InferenceError, InternalError, Unreachable
 from inference.tasks import TASKS
 from inference.wire import error_from_dict, error_to_dict
-from tests.remote import Proxy
-from tests.server.test_api import TASK_INPUTS, hold, wait_for
+from tests.remote import TASK_INPUTS, Proxy, hold, wait_for
 
 
 @pytest.mark.parametrize("task", list(TASKS))
