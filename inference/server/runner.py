@@ -9,6 +9,8 @@ import contextlib
 import ipaddress
 import logging
 import signal
+import sys
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -111,20 +113,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_backend(args: argparse.Namespace, settings: InferenceSettings) -> Backend:
     """The backend to serve: the in-process service, or Ray Serve with ``--ray``."""
     if getattr(args, "address", None) and not getattr(args, "ray", False):
-        raise SystemExit("error: --address is the Ray cluster's: it needs --ray")
+        _usage_error("--address is the Ray cluster's: it needs --ray")
     if getattr(args, "ray", False):
         try:
             from ..rayserve import RayBackend  # imports Ray: only here
         except ImportError as exc:
-            needs = 'serve --ray needs Ray Serve: pip install -e ".[ray]"'
-            raise SystemExit(f"{needs} ({exc})") from exc
+            _usage_error(f'serve --ray needs Ray Serve: pip install -e ".[ray]" ({exc})')
         try:
             return RayBackend(settings, address=args.address)
         except InferenceError as exc:  # RAY_DEPLOYMENTS names an unknown task
-            raise SystemExit(f"error: {exc}") from exc
+            _usage_error(str(exc))
     from ..service import InferenceService
 
     return InferenceService(settings)
+
+
+def _usage_error(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main(args: argparse.Namespace, settings: InferenceSettings) -> int:

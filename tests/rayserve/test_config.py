@@ -7,6 +7,7 @@ import pytest
 from inference import InferenceSettings, UnknownTask
 from inference.rayserve.config import DEFAULT_MODELS_PER_REPLICA, plan_deployments
 from inference.tasks import TASKS
+from tests.inference.test_cli import cli
 
 
 def test_every_task_gets_a_deployment_with_sensible_defaults() -> None:
@@ -56,3 +57,14 @@ def test_unknown_tasks_and_options_are_refused() -> None:
         plan_deployments(InferenceSettings(_env_file=None), tasks=["nope"])
     with pytest.raises(ValueError, match="num_replica"):
         InferenceSettings(_env_file=None, ray_deployments={"ner": {"num_replica": 2}})
+
+
+def test_serve_ray_refuses_a_bad_ray_deployments_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAY_DEPLOYMENTS", '{"sentimant": {"num_replicas": 2}}')
+    done = cli("serve", "--ray")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Unknown task 'sentimant' (RAY_DEPLOYMENTS or tasks)."
+    ]
