@@ -229,7 +229,11 @@ class RayBackend:
         """Connect to Ray (or start a local cluster), deploy, and preload PRELOAD."""
         if self._handles:
             return self
-        await asyncio.to_thread(self._connect)
+        try:
+            await asyncio.to_thread(self._connect)
+        except Exception as exc:  # no cluster at --address, a bad autoscaling config...
+            log.error("cannot start Ray Serve: %s", exc)
+            raise
         from ray import serve
 
         for name, plan in self.plans.items():
