@@ -34,7 +34,7 @@ pytestmark = pytest.mark.timeout(300)
 
 #: A text that takes the tiny Marian models a while: many chunks, each written out
 #: to its length bound by random weights.
-LONG_TEXT = " ".join(f"Sentence number {i} says hello to the world." for i in range(60))
+LONG_TEXT = " ".join(f"Sentence number {i} says hello to the world." for i in range(100))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
