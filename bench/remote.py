@@ -6,20 +6,25 @@ offline) served
 
 - ``inprocess``: by ``InferenceService`` in this process (the default deployment);
 - ``http``: by ``python -m inference serve`` in a child process, through
-  ``RemoteService`` (what the bot does with INFERENCE_URL).
+  ``RemoteService`` (what the bot does with INFERENCE_URL);
+- ``ray_1``, ``ray_2``: by ``RayBackend`` (what ``serve --ray`` serves) on a local Ray
+  cluster, with one and with two replicas of one torch thread each.
 
 Each mode is one async context manager in ``MODES`` that yields the call one request
 makes; modes are measured in interleaved rounds (so that load from other processes
 hits all alike) and the best round of each is kept; OpenMP threads wait passively (see
 below). It prints each throughput and latency, and last one JSON object with
-``http_vs_inprocess`` (throughput ratio, target >= 0.9) and the p50/p99 latencies of
-each mode.
+``http_vs_inprocess`` (throughput ratio, target >= 0.9), ``ray_vs_inprocess`` (two
+one-thread replicas, as many torch threads in all as the in-process service has on a
+2-core machine; target >= 0.7), ``ray_2_vs_1_replicas`` (target >= 1.5) and the p50/p99
+latencies of each mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -92,7 +97,49 @@ async def http(model_dir: Path, settings: InferenceSettings) -> AsyncIterator[Ca
         await server.wait()
 
 
-MODES: dict[str, Mode] = {"inprocess": inprocess, "http": http}
+@asynccontextmanager
+async def ray_serve(
+    replicas: int, model_dir: Path, settings: InferenceSettings
+) -> AsyncIterator[Call]:
+    """``RayBackend`` with ``replicas`` one-thread replicas of the sentiment task, each
+    mode its own Serve application on one local Ray cluster (started by the first)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+    from ray import serve
+
+    from inference.rayserve import RayBackend
+    from inference.settings import RayDeployment
+
+    owner = not ray.is_initialized()
+    if owner:  # CPUs for every replica of every Ray mode (idle ones cost nothing)
+        await asyncio.to_thread(
+            ray.init,
+            num_cpus=max(3, os.cpu_count() or 1),
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    replica = RayDeployment(num_replicas=replicas, num_cpus=1, torch_threads=1)
+    backend = RayBackend(
+        settings.model_copy(update={"ray_deployments": {"sentiment": replica}}),
+        tasks=["sentiment"],
+        models={"sentiment": str(model_dir)},
+        app_name=f"bench-ray-{replicas}",
+    )
+    try:
+        async with backend:
+            yield lambda index, text: backend.run("sentiment", user=f"caller-{index}", text=text)
+    finally:
+        if owner:
+            serve.shutdown()
+            ray.shutdown()
+
+
+MODES: dict[str, Mode] = {
+    "inprocess": inprocess,
+    "http": http,
+    "ray_1": functools.partial(ray_serve, 1),
+    "ray_2": functools.partial(ray_serve, 2),
+}
 
 
 def _free_port() -> int:
@@ -179,6 +226,10 @@ def summary(best: dict[str, dict[str, float]]) -> dict[str, Any]:
     for name, f in best.items():
         if name != "inprocess":
             figures[f"{name}_vs_inprocess"] = round(f["throughput"] / base, 3)
+    if "ray_1" in best and "ray_2" in best:
+        figures["ray_vs_inprocess"] = figures["ray_2_vs_inprocess"]
+        ratio = best["ray_2"]["throughput"] / best["ray_1"]["throughput"]
+        figures["ray_2_vs_1_replicas"] = round(ratio, 3)
     for name, f in best.items():
         figures[f"{name}_rps"] = round(f["throughput"], 2)
         figures[f"{name}_p50_ms"] = round(f["p50_ms"], 1)

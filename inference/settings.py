@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .languages import language_map
@@ -22,6 +22,29 @@ class TaskLimits(BaseModel):
     max_queue: int | None = Field(default=None, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
     queue_timeout_s: float | None = Field(default=None, gt=0)
+
+
+class RayDeployment(BaseModel):
+    """How ``serve --ray`` deploys one task (RAY_DEPLOYMENTS); unset fields take the
+    "default" entry's value, then the built-in default (see ``inference/rayserve``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Fixed replica count; ignored when ``autoscaling`` is given.
+    num_replicas: int | None = Field(default=None, ge=1)
+    #: Ray Serve's autoscaling_config, such as {"min_replicas": 1, "max_replicas": 4}.
+    autoscaling: dict[str, Any] | None = None
+    num_cpus: float | None = Field(default=None, ge=0)
+    #: GPUs per replica; fractions share one GPU (0.5: two replicas per GPU).
+    num_gpus: float | None = Field(default=None, ge=0)
+    #: torch intra-op threads per replica (default: its CPUs, at least one).
+    torch_threads: int | None = Field(default=None, ge=1)
+    #: Requests one replica holds at once (its batch being gathered and the one running).
+    max_ongoing_requests: int | None = Field(default=None, ge=1)
+    #: Requests waiting for a replica; past it a request is refused as busy (HTTP 429).
+    max_queued_requests: int | None = Field(default=None, ge=1)
+    #: Models one replica keeps loaded (translation pairs: one model each); LRU unloads.
+    max_models_per_replica: int | None = Field(default=None, ge=1)
 
 
 class InferenceSettings(BaseSettings):
@@ -136,6 +159,11 @@ class InferenceSettings(BaseSettings):
     #: speak: seed of the model's sampling noise, set before every pass, so that a text
     #: read alone sounds the same every time; negative: fresh noise each time.
     speak_seed: int = 0
+
+    # -- Ray Serve (python -m inference serve --ray) ---------------------------------
+    #: Per-task deployment options, JSON: task (or "default") -> RayDeployment fields,
+    #: {"default": {"num_cpus": 1}, "imagine": {"num_gpus": 1}, "translate": {"num_replicas": 2}}.
+    ray_deployments: dict[str, RayDeployment] = Field(default_factory=dict)
 
     @field_validator("sentiment_models", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from .. import metrics
 from ..errors import Busy, InferenceError, InvalidInput, ModelUnavailable, UnknownTask
-from ..jobs import Backend
+from ..jobs import Backend, JobHandle, JobState
 from ..naming import display_name
 from ..settings import InferenceSettings
 from ..tasks import TASKS
@@ -210,7 +210,27 @@ async def post_job(request: web.Request) -> web.StreamResponse:
         job = backend.submit(task, user=user, **inputs)
     except InferenceError as exc:
         raise api_error(exc) from None
+    await _refuse_if_refused(job)
     return await stream_job(request, job, arrived)
+
+
+async def _refuse_if_refused(job: JobHandle) -> None:
+    """A job that failed before its first update (a Ray Serve deployment whose queue is
+    full refuses it just after submit) gets its error's status, 429 for Busy, rather
+    than a stream. In-process jobs have their first update at once."""
+    updates = job.updates()
+    try:
+        first = await anext(updates)
+    except asyncio.CancelledError:  # the client hung up meanwhile
+        job.cancel()
+        raise
+    finally:
+        await updates.aclose()
+    if first.state is JobState.FAILED:
+        try:
+            await job.result()
+        except InferenceError as exc:
+            raise api_error(exc) from None
 
 
 async def _read_inputs(request: web.Request, settings: InferenceSettings) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Running the HTTP server: ``python -m inference serve [--host 127.0.0.1] [--port 8765]``."""
+"""Running the HTTP server: ``python -m inference serve [--host 127.0.0.1] [--port 8765]
+[--ray [--address auto|ray://...]]``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import contextlib
 import ipaddress
 import logging
 import signal
+import sys
+from typing import NoReturn
 
 from aiohttp import web
 
+from ..errors import InferenceError
 from ..jobs import Backend
 from ..settings import InferenceSettings
 from .app import create_app
@@ -94,13 +98,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m inference serve``."""
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default: {DEFAULT_HOST}")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    # -- Ray Serve (inference/rayserve, the optional "ray" extra) --
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the tasks on Ray Serve (deployments per task, see RAY_DEPLOYMENTS)",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --ray: the Ray cluster (auto, ray://host:10001; default: a local one)",
+    )
 
 
 def build_backend(args: argparse.Namespace, settings: InferenceSettings) -> Backend:
-    """The backend to serve: the in-process service."""
+    """The backend to serve: the in-process service, or Ray Serve with ``--ray``."""
+    if getattr(args, "address", None) and not getattr(args, "ray", False):
+        _usage_error("--address is the Ray cluster's: it needs --ray")
+    if getattr(args, "ray", False):
+        try:
+            from ..rayserve import RayBackend  # imports Ray: only here
+        except ImportError as exc:
+            _usage_error(f'serve --ray needs Ray Serve: pip install -e ".[ray]" ({exc})')
+        try:
+            return RayBackend(settings, address=args.address)
+        except InferenceError as exc:  # RAY_DEPLOYMENTS names an unknown task
+            _usage_error(str(exc))
     from ..service import InferenceService
 
     return InferenceService(settings)
+
+
+def _usage_error(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main(args: argparse.Namespace, settings: InferenceSettings) -> int:
