@@ -17,10 +17,14 @@ def test_every_task_gets_a_deployment_with_sensible_defaults() -> None:
     assert (sentiment.max_batch_size, sentiment.max_wait_ms) == (64, 5.0)
     assert sentiment.max_queued_requests == 64 and sentiment.max_ongoing_requests == 128
     assert (sentiment.num_replicas, sentiment.num_cpus, sentiment.num_gpus) == (1, 1.0, 0.0)
-    assert sentiment.torch_threads == 1 and not sentiment.multiplexed
-    # The task's own cap wins over MAX_BATCH_SIZE; only translation routes by model.
+    assert sentiment.torch_threads == 1
+    # The task's own cap wins over MAX_BATCH_SIZE; the tasks whose model depends on the
+    # request (a language pair, a text's language) route by model.
     assert plans["imagine"].max_batch_size == TASKS["imagine"].max_batch_size
-    assert [name for name, plan in plans.items() if plan.multiplexed] == ["translate"]
+    assert [name for name, plan in plans.items() if plan.multiplexed] == [
+        "sentiment",
+        "translate",
+    ]
     assert plans["translate"].max_models_per_replica == DEFAULT_MODELS_PER_REPLICA
     options = sentiment.deployment_options()
     assert options["num_replicas"] == 1 and "autoscaling_config" not in options
