@@ -210,7 +210,9 @@ class JobJournal:
         come back at once; they were accepted, so they wait rather than fail)."""
         while True:
             try:
-                return self.bot.service.submit(entry.task, user=reply_to.user_id, **entry.inputs)
+                job = self.bot.service.submit(entry.task, user=reply_to.user_id, **entry.inputs)
+                await job.accepted()  # a remote backend says "busy" only once asked
+                return job
             except Busy:
                 if self.suspended:
                     raise Interrupted() from None

@@ -63,6 +63,7 @@ class RemoteJob:
         self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._future.add_done_callback(_consume_exception)
         self._changed = asyncio.Event()
+        self._accepted = asyncio.Event()  # the server's first event, or the end
         self._reader: asyncio.Task[None] | None = None
 
     @property
@@ -80,6 +81,11 @@ class RemoteJob:
             return False
         self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
         return True
+
+    async def accepted(self) -> None:
+        await self._accepted.wait()
+        if self.state is JobState.FAILED and self.remote_id is None:
+            await self.result()  # refused before the server took it in: raises why
 
     async def result(self) -> Result:
         return await asyncio.shield(self._future)
@@ -105,6 +111,7 @@ class RemoteJob:
             return
         kind = event.get("event")
         self.remote_id = self.remote_id or event.get("id")
+        self._accepted.set()
         if kind == "queued":
             self.state, self.position = JobState.QUEUED, int(event.get("position") or 0)
         elif kind in ("loading", "running"):
@@ -145,6 +152,7 @@ class RemoteJob:
         else:
             self._future.set_result(result)  # type: ignore[arg-type]
         self._changed.set()
+        self._accepted.set()
         self._service._job_finished(self)
 
 

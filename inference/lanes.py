@@ -115,6 +115,9 @@ class Job:
         self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
         return True
 
+    async def accepted(self) -> None:
+        """In-process jobs are taken in (or refused) by ``submit`` itself."""
+
     async def result(self) -> Result:
         """Wait for the result; raises the job's ``InferenceError`` when it failed."""
         return await asyncio.shield(self._future)

@@ -90,6 +90,11 @@ class RayJob:
         self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
         return True
 
+    async def accepted(self) -> None:
+        await self._accepted.wait()
+        if self.state is JobState.FAILED and self.position is None:
+            await self.result()  # refused before a replica took it (backpressure): raises
+
     async def result(self) -> Result:
         return await asyncio.shield(self._future)
 
