@@ -35,9 +35,10 @@ import numpy as np
 import torch
 from transformers import AutoConfig, SpeechT5HifiGan, pipeline
 
-from ..audio import PAUSE_S, encode_wav, join_with_pauses, split_sentences, split_to_fit
+from ..audio import PAUSE_S, encode_wav, join_with_pauses
 from ..errors import InferenceError, InvalidInput, JobCancelled, ModelUnavailable
 from ..results import Result
+from ..text import split_sentences, split_to_fit
 from .base import BatchContext, Task, clean_text, max_input_tokens, reject_unknown
 
 log = logging.getLogger(__name__)

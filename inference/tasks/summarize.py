@@ -18,13 +18,13 @@ from transformers import AutoModelForSeq2SeqLM
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..results import Result
+from ..text import split_by_tokens
 from .base import (
     BatchContext,
     LoadedModel,
     Task,
     clean_text,
     reject_unknown,
-    split_by_tokens,
 )
 
 #: Characters of text accepted at most (about 12,000 tokens: ~13 chunks of 1,024).

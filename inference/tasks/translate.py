@@ -30,6 +30,7 @@ from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..languages import UNSPACED, describe, detect_language, language_name, resolve_language
 from ..results import Result
 from ..settings import InferenceSettings
+from ..text import split_by_tokens
 from .base import (
     BatchContext,
     LoadedModel,
@@ -37,7 +38,6 @@ from .base import (
     clean_text,
     looks_like_path,
     reject_unknown,
-    split_by_tokens,
 )
 
 log = logging.getLogger(__name__)

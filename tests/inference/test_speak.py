@@ -20,9 +20,10 @@ import soundfile as sf
 import torch
 
 from inference import InferenceService, InferenceSettings, InvalidInput
-from inference.audio import PAUSE_S, encode_wav, fit_wav, split_sentences, split_to_fit
+from inference.audio import PAUSE_S, encode_wav, fit_wav
 from inference.errors import ModelUnavailable
 from inference.tasks.speak import Speaker, SpeakResult
+from inference.text import split_sentences, split_to_fit
 from tests.inference.test_cli import cli
 from tests.tiny_models import build_speecht5
 
