@@ -42,9 +42,10 @@ def build_logit_bert(
 
     path.mkdir(parents=True, exist_ok=True)
     vocab = list(dict.fromkeys([*SPECIALS, *logits]))
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(
-        vocab_file=str(path / "vocab.txt"), do_lower_case=lowercase, model_max_length=max_length
+        vocab={token: i for i, token in enumerate(vocab)},
+        do_lower_case=lowercase,
+        model_max_length=max_length,
     )
     n = len(default)
     hidden = 2 * (n + 1)
