@@ -11,7 +11,7 @@ from inference import InferenceService, InferenceSettings
 from tests.standins import build_logit_bert
 
 LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
-O, B_PER, I_PER, B_LOC = ([10.0 if i == k else 0.0 for i in range(5)] for k in range(4))
+OUT, B_PER, I_PER, B_LOC = ([10.0 if i == k else 0.0 for i in range(5)] for k in range(4))
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,13 @@ def fragmenting_ner(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "Barack": B_PER,
             "Ob": I_PER,
             "##ama": B_LOC,
-            "visited": O,
+            "visited": OUT,
             "Paris": B_LOC,
             "Par": B_LOC,
             "##is": I_PER,
-            ".": O,
+            ".": OUT,
         },
-        O,
+        OUT,
         id2label=LABELS,
     )
 

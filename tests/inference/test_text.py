@@ -36,7 +36,7 @@ def test_thai_splits_at_spaces_between_thai_words() -> None:
 
 
 def test_latin_sentences_keep_abbreviations_numbers_and_urls() -> None:
-    text = 'Dr. Smith met J. R. Ewing. Pi is 3.14 and e.g. this. See https://x.org/a.b ok.\nLast'
+    text = "Dr. Smith met J. R. Ewing. Pi is 3.14 and e.g. this. See https://x.org/a.b ok.\nLast"
     assert sentences(text) == [
         "Dr. Smith met J. R. Ewing.",
         "Pi is 3.14 and e.g. this.",
@@ -62,7 +62,9 @@ def fast_tokenizer(tiny_models: dict[str, Path]) -> object:
 
 
 @pytest.mark.parametrize("which", ["slow_tokenizer", "fast_tokenizer"])
-@pytest.mark.parametrize("text", [CHINESE * 6, BASE64, URL, THAI * 20], ids=["zh", "b64", "url", "th"])
+@pytest.mark.parametrize(
+    "text", [CHINESE * 6, BASE64, URL, THAI * 20], ids=["zh", "b64", "url", "th"]
+)
 def test_split_by_tokens_fits_every_chunk_and_drops_nothing(
     request: pytest.FixtureRequest, which: str, text: str
 ) -> None:
