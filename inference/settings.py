@@ -6,7 +6,9 @@ Every field maps to the upper-case environment variable of the same name
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +54,10 @@ class InferenceSettings(BaseSettings):
 
     #: qa: an answer span scoring below this (P(start) * P(end)) is reported as unanswerable.
     qa_min_score: float = Field(default=0.1, ge=0, le=1)
+    #: qa: the SQuAD 2 "no answer" rule (the model's [CLS] score beats the best span):
+    #: auto (on for models trained with unanswerable questions, "squad2" in the id or
+    #: config), true or false.
+    qa_null_answer: Literal["auto", "true", "false"] = "auto"
 
     #: translate: models for single language pairs (Hub id or directory), overriding the
     #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}.
@@ -104,6 +110,15 @@ class InferenceSettings(BaseSettings):
     #: speak: seed of the model's sampling noise, set before every pass, so that a text
     #: read alone sounds the same every time; negative: fresh noise each time.
     speak_seed: int = 0
+
+    @field_validator("qa_null_answer", mode="before")
+    @classmethod
+    def _yes_no_auto(cls, value: object) -> object:
+        """QA_NULL_ANSWER also takes the usual spellings of yes and no."""
+        word = str(value).strip().lower()
+        return {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false"}.get(
+            word, "false" if word == "off" else word
+        )
 
     def model_for(self, task: str) -> str:
         """The configured model (Hub id or directory) of ``task``."""
