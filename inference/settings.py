@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,15 @@ class TaskLimits(BaseModel):
     max_wait_ms: float | None = Field(default=None, ge=0)
     max_queue: int | None = Field(default=None, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
+
+
+class PairEntry(BaseModel):
+    """A TRANSLATE_PAIRS value in its object form: a model and its target token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    target_token: str | None = None
 
 
 class InferenceSettings(BaseSettings):
@@ -60,8 +69,10 @@ class InferenceSettings(BaseSettings):
     qa_null_answer: Literal["auto", "true", "false"] = "auto"
 
     #: translate: models for single language pairs (Hub id or directory), overriding the
-    #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}.
-    translate_pairs: dict[str, str] = Field(default_factory=dict)
+    #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}; a
+    #: multi-target model with its target token: {"en-pt": {"model":
+    #: "Helsinki-NLP/opus-mt-en-ROMANCE", "target_token": ">>pt<<"}}.
+    translate_pairs: dict[str, str | PairEntry] = Field(default_factory=dict)
     #: translate: the language pairs whose models PRELOAD loads (comma-separated).
     translate_preload: str = "en-fr"
 
