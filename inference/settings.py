@@ -82,8 +82,9 @@ class InferenceSettings(BaseSettings):
     imagine_guidance: float | None = Field(default=None, ge=0, le=20)
     #: imagine: default image size such as 512x512; unset = the model's native size.
     imagine_size: str | None = None
-    #: imagine: the largest width or height a request may ask for, in pixels.
-    imagine_max_size: int = Field(default=1024, ge=64, le=4096)
+    #: imagine: the largest width or height a request may ask for, in pixels; unset = by
+    #: model family (turbo 512, others 1024).
+    imagine_max_size: int | None = Field(default=None, ge=64, le=4096)
     #: imagine: compute attention in slices (less GPU memory, a little slower).
     imagine_attention_slicing: bool = False
     #: imagine: keep the model in RAM and move each part to the GPU only while it runs
