@@ -12,6 +12,9 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from inference.cli import settings_error
 
 from .client import PipelineBot
 from .settings import BotSettings
@@ -29,14 +32,13 @@ def main() -> int:
     load_dotenv()
     try:
         settings = BotSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"error: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+    except (ValidationError, SettingsError) as exc:  # one line, never a traceback
+        print(f"error: {settings_error(exc)}", file=sys.stderr)
         return 2
     if settings.discord_token is None:
         print(f"error: {NO_TOKEN}", file=sys.stderr)
         return 2
-    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level.upper()))
+    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level))
     try:
         asyncio.run(_serve(settings))
     except discord.LoginFailure:

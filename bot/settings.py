@@ -5,9 +5,10 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from inference import InferenceSettings
 
@@ -27,4 +28,21 @@ class BotSettings(InferenceSettings):
     #: /imagine: words or phrases a prompt may not contain (comma-separated; whole words,
     #: any case), refused before anything runs.
     imagine_blocklist: str = ""
+    #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
+
+    EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = InferenceSettings.EMPTY_MEANS_NONE | {
+        "imagine_blocklist"
+    }
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LEVELS)}, not {value!r}")
+        return level
+
+
+#: The LOG_LEVEL values (logging's own level names).
+_LEVELS = tuple(logging.getLevelName(n) for n in (10, 20, 30, 40, 50))

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             settings = InferenceSettings()
         except (ValidationError, SettingsError) as exc:
-            print(f"error: {_settings_error(exc)}", file=sys.stderr)
+            print(f"error: {settings_error(exc)}", file=sys.stderr)
             return EXIT_USAGE
         for name, cls in TASKS.items():
             print(f"{name:<10} {cls.summary}  [{settings.model_for(name)}]")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ValidationError, SettingsError) as exc:  # a setting in the environment or .env
-        print(f"error: {_settings_error(exc)}", file=sys.stderr)
+        print(f"error: {settings_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # --out could not be written
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
@@ -103,7 +103,7 @@ async def _run_once(args: argparse.Namespace, options: dict[str, Any]) -> dict[s
     return payload
 
 
-def _settings_error(exc: ValidationError | SettingsError) -> str:
+def settings_error(exc: ValidationError | SettingsError) -> str:
     """One line from pydantic's report: ``setting MAX_QUEUE: Input should be ...``."""
     if isinstance(exc, SettingsError):  # a JSON setting that is not JSON, say
         return f"{exc} ({exc.__cause__})" if exc.__cause__ else str(exc)

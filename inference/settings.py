@@ -6,9 +6,9 @@ Every field maps to the upper-case environment variable of the same name
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,7 +31,28 @@ class PairEntry(BaseModel):
 
 
 class InferenceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    # Empty values are sorted out by _empty_values below: most mean "the default", some
+    # mean "none" (IMAGINE_SAFETY_CHECKER= switches the separate checker off).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=False)
+
+    #: Settings whose empty value means "none" rather than "the default".
+    EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = frozenset(
+        {"imagine_safety_checker", "translate_preload", "preload"}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_values(cls, data: Any) -> Any:
+        """An empty value (``MAX_QUEUE=``) means the default, except for the settings in
+        EMPTY_MEANS_NONE, where it means none and is kept."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value
+            for key, value in data.items()
+            if not (isinstance(value, str) and not value.strip())
+            or str(key).lower() in cls.EMPTY_MEANS_NONE
+        }
 
     # One model per task: a Hub id or a local directory.
     sentiment_model: str = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
