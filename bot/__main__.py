@@ -28,7 +28,13 @@ NO_TOKEN = (
 )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot`` runs the bot; ``python -m bot sync`` syncs its slash commands to
+    Discord (DEV_GUILD_ID, else globally) and exits."""
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["sync"]):
+        print("usage: python -m bot [sync]", file=sys.stderr)
+        return 2
     load_dotenv()
     try:
         settings = BotSettings()
@@ -40,7 +46,7 @@ def main() -> int:
         return 2
     discord.utils.setup_logging(level=logging.getLevelName(settings.log_level))
     try:
-        asyncio.run(_serve(settings))
+        asyncio.run(_sync(settings) if args == ["sync"] else _serve(settings))
     except discord.LoginFailure:
         log.error("Discord refused the token: check DISCORD_TOKEN.")
         return 2
@@ -59,6 +65,16 @@ async def _serve(settings: BotSettings) -> None:
     async with bot:
         assert settings.discord_token is not None
         await bot.start(settings.discord_token.get_secret_value())
+
+
+async def _sync(settings: BotSettings) -> None:
+    """Log in (which runs setup_hook: the cogs, then a forced sync) and leave; the
+    inference service is not started."""
+    bot = PipelineBot(settings)
+    bot.sync_only = True
+    async with bot:
+        assert settings.discord_token is not None
+        await bot.login(settings.discord_token.get_secret_value())
 
 
 def _shutdown(bot: PipelineBot, sig: signal.Signals) -> None:

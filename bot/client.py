@@ -14,6 +14,7 @@ from inference import InferenceService
 from .checks import Cooldowns
 from .errors import report_error
 from .settings import BotSettings
+from .sync import sync_commands
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class PipelineBot(commands.Bot):
         self.settings = settings or BotSettings()
         self.service = service or InferenceService(self.settings)
         self.cooldowns = Cooldowns(self.settings)
+        #: ``python -m bot sync``: sync the commands whatever changed, without the service.
+        self.sync_only = False
         #: Command handlers waiting on a job; shutdown lets them tell their users.
         self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents
@@ -71,21 +74,26 @@ class PipelineBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
-        await self.service.start()
+        if not self.sync_only:
+            await self.service.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.sync_commands()
+        await self.sync_commands(force=self.sync_only)
 
-    async def sync_commands(self) -> None:
-        """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while)."""
-        if self.settings.dev_guild_id:
-            guild = discord.Object(self.settings.dev_guild_id)
+    async def sync_commands(self, *, force: bool = False) -> None:
+        """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while); only
+        when the commands changed since the last sync (see bot/sync.py) or ``force``."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %s", len(synced), guild.id)
+        where = f"to guild {guild.id}" if guild else "globally"
+        count = await sync_commands(
+            self.tree, self.application_id, self.settings.data_dir, guild, force=force
+        )
+        if count is None:
+            log.info("commands unchanged since the last sync %s: not synced", where)
         else:
-            synced = await self.tree.sync()
-            log.info("synced %d global commands", len(synced))
+            log.info("synced %d commands %s", count, where)
 
     async def on_ready(self) -> None:
         assert self.user is not None

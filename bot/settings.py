@@ -6,6 +6,7 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -30,6 +31,8 @@ class BotSettings(InferenceSettings):
     imagine_blocklist: str = ""
     #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
+    #: Where the bot keeps its state (the last command sync: bot/sync.py).
+    data_dir: Path = Path("data")
 
     EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = InferenceSettings.EMPTY_MEANS_NONE | {
         "imagine_blocklist"

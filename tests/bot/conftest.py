@@ -38,7 +38,7 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
 
 @pytest_asyncio.fixture
 async def start_bot(
-    fake_discord: FakeDiscord, tiny_models: dict[str, Path]
+    fake_discord: FakeDiscord, tiny_models: dict[str, Path], tmp_path: Path
 ) -> AsyncIterator[BotFactory]:
     """``await start_bot(**settings)`` starts a PipelineBot against the fake Discord;
     commands are synced to the fake guild, as with DEV_GUILD_ID."""
@@ -48,6 +48,7 @@ async def start_bot(
             "discord_token": "fake-token",
             "dev_guild_id": fake_discord.guild.id,
             "max_wait_ms": 1,
+            "data_dir": tmp_path / "bot-data",  # a fresh one: the first start syncs
             **tiny_model_settings(tiny_models),
         }
         values.update(overrides)
