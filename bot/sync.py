@@ -11,6 +11,7 @@ portal, say).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -38,12 +39,21 @@ def _key(application_id: int | None, guild: discord.abc.Snowflake | None) -> str
     return f"{application_id}:{'global' if guild is None else f'guild:{guild.id}'}"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(data_dir: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((Path(data_dir).expanduser() / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _write(data_dir: Path, state: dict[str, Any]) -> None:
+    path = Path(data_dir).expanduser() / STATE_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    except OSError as exc:  # an unwritable DATA_DIR costs a sync next start, nothing more
+        log.warning("could not record the command sync in %s: %s", path, exc.strerror or exc)
 
 
 async def sync_commands(
@@ -57,17 +67,12 @@ async def sync_commands(
     """Sync ``tree`` to ``guild`` (None: globally) when its commands differ from the last
     sync recorded in ``data_dir`` (or ``force``); the number of commands synced, or None
     when nothing had changed."""
-    path = Path(data_dir).expanduser() / STATE_FILE
-    state = _read(path)
+    state = await asyncio.to_thread(_read, data_dir)
     key = _key(application_id, guild)
     digest = commands_hash(tree, guild)
     if not force and state.get(key) == digest:
         return None
     synced = await tree.sync(guild=guild)
     state[key] = digest
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-    except OSError as exc:  # an unwritable DATA_DIR costs a sync next start, nothing more
-        log.warning("could not record the command sync in %s: %s", path, exc.strerror or exc)
+    await asyncio.to_thread(_write, data_dir, state)
     return len(synced)
