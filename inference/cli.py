@@ -24,6 +24,7 @@ import transformers
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from . import operate
 from .errors import InferenceError
 from .service import InferenceService
 from .settings import InferenceSettings
@@ -45,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: DEVICE)")
 
     commands.add_parser("tasks", help="list the tasks and their models")
+    operate.add_commands(commands)  # download, check
 
     args, extra = parser.parse_known_args(argv)
+    if args.command in operate.COMMANDS:
+        return operate.main(args, extra)
     if args.command == "tasks":
         try:
             settings = InferenceSettings()
