@@ -40,17 +40,17 @@ def _positive(result: Any) -> str | None:
 
 def _person_and_place(result: Any) -> str | None:
     text = "Barack Obama visited Paris."
-    found = {(e.type.upper(), e.word) for e in result.entities}
-    people = {word for kind, word in found if kind in {"PER", "PERSON"}}
-    places = {word for kind, word in found if kind in {"LOC", "GPE", "LOCATION"}}
-    if not any("Obama" in word for word in people) or "Paris" not in places:
-        return f"got {sorted(found) or 'nothing'}"
     for entity in result.entities:  # whole words: no entity starts or ends inside one
         a, b = entity.start, entity.end
         starts_inside = 0 < a < len(text) and text[a - 1].isalnum() and text[a].isalnum()
         ends_inside = 0 < b < len(text) and text[b - 1].isalnum() and text[b].isalnum()
         if starts_inside or ends_inside:
             return f"{entity.word!r} is part of a word"
+    found = {(e.type.upper(), e.word) for e in result.entities}
+    people = {word for kind, word in found if kind in {"PER", "PERSON"}}
+    places = {word for kind, word in found if kind in {"LOC", "GPE", "LOCATION"}}
+    if not any("Obama" in word for word in people) or "Paris" not in places:
+        return f"got {sorted(found) or 'nothing'}"
     return None
 
 
