@@ -3,6 +3,8 @@
     python -m inference run sentiment "I love this" [--model DIR] [--top-k]
     python -m inference run imagine "a red fox" --steps 20 --out fox.png
     python -m inference tasks
+    python -m inference download [TASK ...]   # see operate.py
+    python -m inference check [TASK ...]
 
 Options after the task are the slash command's options (``--context``, ``--target``,
 ``--labels``...); a flag without a value means "yes". Exit status: 0 on success, 2 with
