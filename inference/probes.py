@@ -49,7 +49,7 @@ def _person_and_place(result: Any) -> str | None:
     found = {(e.type.upper(), e.word) for e in result.entities}
     people = {word for kind, word in found if kind in {"PER", "PERSON"}}
     places = {word for kind, word in found if kind in {"LOC", "GPE", "LOCATION"}}
-    if not any("Obama" in word for word in people) or "Paris" not in places:
+    if not people & {"Barack Obama", "Obama"} or "Paris" not in places:
         return f"got {sorted(found) or 'nothing'}"
     return None
 

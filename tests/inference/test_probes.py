@@ -30,6 +30,8 @@ def test_ner_wants_a_whole_person_and_a_place() -> None:
     fragment = [entity("Barack Ob", "PER"), entity("ama", "LOC"), entity("Paris", "LOC")]
     assert "part of a word" in verdict("ner", entities=fragment)
     assert verdict("ner", entities=[entity("Paris", "LOC")]).startswith("got")
+    too_long = [entity("Obama visited", "PER"), entity("Paris", "LOC")]
+    assert verdict("ner", entities=too_long).startswith("got")
 
 
 def test_text_probes() -> None:
