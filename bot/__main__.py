@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from inference.cli import settings_error
+from store import Store, StoreError
 
 from .client import PipelineBot
 from .settings import BotSettings
@@ -25,6 +27,10 @@ NO_TOKEN = (
     "DISCORD_TOKEN is not set: create an application at "
     "https://discord.com/developers/applications, copy the token from its Bot page, "
     "and put DISCORD_TOKEN=... in .env (see README.md)."
+)
+NO_DATABASE_URL = (
+    "DATABASE_URL is not supported yet: unset it, and the bot keeps its state in SQLite "
+    "under DATA_DIR (see README.md, Restarts and the store)."
 )
 
 
@@ -44,9 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     if settings.discord_token is None:
         print(f"error: {NO_TOKEN}", file=sys.stderr)
         return 2
+    if os.environ.get("DATABASE_URL"):
+        print(f"error: {NO_DATABASE_URL}", file=sys.stderr)
+        return 2
     discord.utils.setup_logging(level=logging.getLevelName(settings.log_level))
     try:
         asyncio.run(_sync(settings) if args == ["sync"] else _serve(settings))
+    except StoreError as exc:
+        log.error("Cannot start: %s", exc)
+        return 2
     except discord.LoginFailure:
         log.error("Discord refused the token: check DISCORD_TOKEN.")
         return 2
@@ -57,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(settings: BotSettings) -> None:
-    bot = PipelineBot(settings)
+    # the store first: a database that cannot be used stops the bot before it logs in
+    bot = PipelineBot(settings, store=await Store.open(settings.data_dir))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers

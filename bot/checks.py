@@ -1,4 +1,5 @@
-"""The per-user cooldown that every action running a model shares."""
+"""The checks every action running a model passes: the command is enabled where it is
+used (``ServerConfig``), and the user's cooldown (here)."""
 
 from __future__ import annotations
 
@@ -29,22 +30,43 @@ class Cooldowns:
 
     def __init__(self, settings: BotSettings) -> None:
         self.settings = settings
-        self._buckets: dict[tuple[str, int], app_commands.Cooldown] = {}
+        self._buckets: dict[tuple[str, int] | tuple[str, int, int], app_commands.Cooldown] = {}
 
-    def hit(self, task: str, interaction: discord.Interaction) -> None:
+    def hit(
+        self,
+        task: str,
+        interaction: discord.Interaction,
+        server_limit: tuple[int, float] | None = None,
+    ) -> None:
         """Use one of the user's runs of ``task``; raises ``CommandOnCooldown`` (answered
-        by the one error handler) when none is left."""
+        by the one error handler) when none is left. ``server_limit`` (uses, seconds) is a
+        server's stricter cooldown, counted in a bucket of its own on top of the
+        operator's: a run must fit both."""
         now = interaction.created_at.timestamp()
-        rate, per = self.settings.cooldown_rate, self.settings.cooldown_per_s
-        key = (task, interaction.user.id)
+        user = interaction.user.id
+        buckets = [
+            self._bucket(
+                (task, user), self.settings.cooldown_rate, self.settings.cooldown_per_s, now
+            )
+        ]
+        if server_limit is not None and interaction.guild_id is not None:
+            buckets.append(self._bucket((task, user, interaction.guild_id), *server_limit, now))
+        waits = [(bucket.get_retry_after(now), bucket) for bucket in buckets]
+        retry_after, bucket = max(waits, key=lambda wait: wait[0])
+        if retry_after:
+            raise app_commands.CommandOnCooldown(bucket, retry_after)
+        for bucket in buckets:
+            bucket.update_rate_limit(now)
+
+    def _bucket(
+        self, key: tuple[str, int] | tuple[str, int, int], rate: int, per: float, now: float
+    ) -> app_commands.Cooldown:
         bucket = self._buckets.get(key)
         if bucket is None or (bucket.rate, bucket.per) != (rate, per):
             if len(self._buckets) >= self.PRUNE_AT:
                 self._prune(now)
             bucket = self._buckets[key] = app_commands.Cooldown(rate, per)
-        retry_after = bucket.update_rate_limit(now)
-        if retry_after:
-            raise app_commands.CommandOnCooldown(bucket, retry_after)
+        return bucket
 
     def _prune(self, now: float) -> None:
         self._buckets = {
@@ -55,10 +77,11 @@ class Cooldowns:
 
 
 def cooldown(task: str) -> Callable[[T], T]:
-    """Decorate a slash command or context menu with the user's cooldown for ``task``."""
+    """Decorate a slash command or context menu with the checks for ``task``: enabled
+    here, and the user's cooldown."""
 
     def predicate(interaction: discord.Interaction) -> bool:
-        interaction.client.cooldowns.hit(task, interaction)  # type: ignore[attr-defined]
+        interaction.client.admit(task, interaction)  # type: ignore[attr-defined]
         return True
 
     return app_commands.check(predicate)

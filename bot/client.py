@@ -10,9 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from inference import InferenceService
+from store import Store
 
 from .checks import Cooldowns
 from .errors import report_error
+from .journal import JobJournal
+from .server_config import ServerConfig
 from .settings import BotSettings
 from .sync import sync_commands
 
@@ -31,6 +34,7 @@ EXTENSIONS = (
     "cogs.imagine",
     "cogs.translate",
     "cogs.generate",
+    "cogs.config",
 )
 
 
@@ -46,8 +50,9 @@ class PipelineTree(app_commands.CommandTree):
 class PipelineBot(commands.Bot):
     """Slash commands in front of an ``InferenceService``.
 
-    The service starts in ``setup_hook`` (before the gateway connects) and is closed
-    in ``close``, so queued and running jobs end with a message to their users.
+    The store and the service start in ``setup_hook`` (before the gateway connects),
+    then the jobs the last run left unfinished are resumed. ``close`` marks waiting jobs
+    for resumption and tells their users before the service cancels them.
     """
 
     def __init__(
@@ -55,10 +60,15 @@ class PipelineBot(commands.Bot):
         settings: BotSettings | None = None,
         *,
         service: InferenceService | None = None,
+        store: Store | None = None,
         **options: object,
     ) -> None:
         self.settings = settings or BotSettings()
         self.service = service or InferenceService(self.settings)
+        #: Opened in setup_hook unless given (``python -m bot`` opens it before logging in).
+        self.store = store
+        self.journal = JobJournal(self)
+        self.server_config = ServerConfig(self.settings)
         self.cooldowns = Cooldowns(self.settings)
         #: ``python -m bot sync``: sync the commands whatever changed, without the service.
         self.sync_only = False
@@ -74,11 +84,24 @@ class PipelineBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
-        if not self.sync_only:
+        if self.store is None:
+            self.store = await Store.open(self.settings.data_dir)
+        self.journal.open(self.store)
+        await self.server_config.open(self.store)
+        if not self.sync_only:  # python -m bot sync: the commands, nothing else
             await self.service.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)
+        if not self.sync_only:
+            await self.journal.resume_all()  # after the cogs: they register the renderers
+
+    def admit(self, task: str, interaction: discord.Interaction) -> None:
+        """Let ``interaction`` run ``task``, or raise the check failure that says why not:
+        the command is turned off here, or the user is on cooldown. Slash commands,
+        menus and buttons all come through here."""
+        self.server_config.check_enabled(task, interaction)
+        self.cooldowns.hit(task, interaction, self.server_config.cooldown(task, interaction))
 
     async def sync_commands(self, *, force: bool = False) -> None:
         """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while); only
@@ -102,9 +125,13 @@ class PipelineBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        # The service first, then a moment for the handlers of its cancelled jobs to tell
-        # their users, while the HTTP session still works.
+        # Waiting jobs are marked for resumption (their users told) before the service
+        # cancels them; then a moment for deliveries under way, while HTTP still works.
+        if self.store is not None and not self.journal.suspended:
+            await self.journal.suspend()
         await self.service.close()
         if self.waiting:
             await asyncio.wait(self.waiting, timeout=5)
         await super().close()
+        if self.store is not None:
+            await self.store.close()

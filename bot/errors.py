@@ -27,6 +27,11 @@ class UserError(Exception):
     message, a file that is too big...). Its message is shown as is."""
 
 
+class Interrupted(Exception):
+    """The bot is restarting: the job stays in the journal and runs again on start. Its
+    user has been told so; nothing more to say."""
+
+
 def user_message(error: BaseException) -> str | None:
     """The short message for an error the user can act on; None for anything else."""
     if isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)):
@@ -46,20 +51,28 @@ def user_message(error: BaseException) -> str | None:
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Tell the user what went wrong, ephemerally, wherever the interaction stands."""
+    if isinstance(getattr(error, "original", error), Interrupted):
+        return
+    command = interaction.command.qualified_name if interaction.command else "component"
+    await send_ephemeral(interaction, error_message(error, command, interaction.user.id))
+
+
+def error_message(error: BaseException, where: str, user_id: int) -> str:
+    """What to tell the user about ``error``; one that is not theirs to fix is logged with
+    its traceback under a short id, which the apology quotes."""
     message = user_message(error)
     if message is None:
         error_id = uuid.uuid4().hex[:8]
         original = getattr(error, "original", error)
-        command = interaction.command.qualified_name if interaction.command else "component"
         log.error(
             "error %s in %s (user %s)",
             error_id,
-            command,
-            interaction.user.id,
+            where,
+            user_id,
             exc_info=(type(original), original, original.__traceback__),
         )
         message = f"😵 Sorry, something went wrong on our side (error id `{error_id}`)."
-    await send_ephemeral(interaction, message)
+    return message
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

@@ -1,40 +1,65 @@
 """Running an inference job for an interaction, the same way for every command.
 
-``run_job`` submits the request (bad input and "busy" fail here, before anything
-is public), defers within Discord's 3 seconds, keeps the user posted on the queue
-position and progress, then replaces the placeholder with the rendered result.
+``run_job`` journals the request (so that a restart loses nothing), submits it (bad
+input and "busy" fail here, before anything is public), defers within Discord's 3
+seconds, keeps the user posted on the queue position and progress, then replaces the
+placeholder with the rendered result. ``follow_job`` is the part a job resumed after a
+restart shares with it: waiting, rendering and delivering.
+
+A result is rendered by the renderer its task registered with ``@renderer(task)`` (in
+its cog), else by ``render(result, **render_args)``: from the journal's JSON alone, so
+that a resumed job looks exactly like a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from inference import Job, Result
+from inference import InferenceError, Job, Result
 
-from .errors import RESULT_SHOWN, UserError
+from .delivery import TOKEN_SAFE_AGE, Delivery, InteractionDelivery, send_reply, send_to_channel
+from .errors import Interrupted
 from .render import Message, Reply, describe_wait, render
-from .render.base import byte_size
 
 if TYPE_CHECKING:
+    from store import JournalEntry
+
     from .client import PipelineBot
 
 log = logging.getLogger(__name__)
 
 #: Progress edits are spaced at least this far apart (Discord rate-limits edits).
 EDIT_INTERVAL_S = 1.0
-#: Interaction tokens live 15 minutes; past this age a result goes to the channel instead.
-TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
-#: Discord's error code for an expired or unknown interaction token.
-INVALID_WEBHOOK_TOKEN = 50027
+
+#: ``renderer(result, render_args, max_bytes)``: the reply for a task's result.
+Renderer = Callable[[Result, dict[str, Any], int], Reply | Awaitable[Reply]]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(task: str) -> Callable[[Renderer], Renderer]:
+    """Register how ``task``'s results are rendered (when ``render`` needs more than the
+    JSON-safe ``render_args``: a view with buttons, the upload limit)."""
+
+    def register(fn: Renderer) -> Renderer:
+        RENDERERS[task] = fn
+        return fn
+
+    return register
+
+
+async def render_for(task: str, result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
+    fn = RENDERERS.get(task)
+    reply = fn(result, args, max_bytes) if fn is not None else render(result, **args)
+    if inspect.isawaitable(reply):
+        reply = await reply
+    return reply
 
 
 async def run_job(
@@ -45,18 +70,25 @@ async def run_job(
     ephemeral: bool = False,
     waiting_view: discord.ui.View | None = None,
     on_submit: Callable[[Job], Any] | None = None,
-    render_result: Callable[[Result], Reply | Awaitable[Reply]] | None = None,
+    render_args: dict[str, Any] | None = None,
     **inputs: Any,
 ) -> Result:
     """Run ``task`` for ``interaction`` and post its result; returns the result.
 
-    ``waiting_view`` (a Cancel button, say) is shown while the job waits and runs;
-    ``on_submit`` sees the job as soon as it exists (to remember it for that button).
-    ``render_result`` may be a coroutine function (one that re-encodes media in a thread).
-    Errors propagate to the caller's error handler.
+    ``inputs`` and ``render_args`` must be JSON-safe (they are journaled; attachments are
+    passed as their text). ``waiting_view`` (a Cancel button, say) is shown while the job
+    waits and runs; ``on_submit`` sees the job as soon as it exists (to remember it for
+    that button). Errors propagate to the caller's error handler.
     """
     bot: PipelineBot = interaction.client  # type: ignore[assignment]
-    job = bot.service.submit(task, user=interaction.user.id, **inputs)
+    entry = await bot.journal.record(
+        interaction, task, inputs, what=what, ephemeral=ephemeral, render=render_args or {}
+    )
+    try:
+        job = bot.service.submit(task, user=interaction.user.id, **inputs)
+    except BaseException:
+        await bot.journal.forget(entry)
+        raise
     if on_submit is not None:
         on_submit(job)
     handler = asyncio.current_task()
@@ -64,30 +96,79 @@ async def run_job(
         bot.waiting.add(handler)
         handler.add_done_callback(bot.waiting.discard)
     try:
+        response = None
         if not interaction.response.is_done():
-            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
-        watcher = asyncio.create_task(show_progress(interaction, job, what, waiting_view))
-        try:
-            result = await job.result()
-        finally:
-            await watcher
-    except asyncio.CancelledError:  # the bot is shutting down, or the user left
+            response = await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        await bot.journal.deferred(entry, interaction, response)
+    except asyncio.CancelledError:
         job.cancel()
         raise
-    reply = (render_result or render)(result)
-    if inspect.isawaitable(reply):
-        reply = await reply
-    if waiting_view is not None and reply.messages[0].view is None:
-        reply.messages[0].view = discord.ui.View()  # the waiting buttons go with the wait
-    await send_reply(interaction, reply, ephemeral=ephemeral)
+    except Exception:  # too late to defer (the token is dead): nothing to resume
+        job.cancel()
+        await bot.journal.finish(entry, failed=True)
+        raise
+    delivery = InteractionDelivery(interaction, ephemeral=ephemeral)
+    return await follow_job(bot, job, entry, delivery, what=what, waiting_view=waiting_view)
+
+
+async def follow_job(
+    bot: PipelineBot,
+    job: Job,
+    entry: JournalEntry,
+    delivery: Delivery,
+    *,
+    what: str = "request",
+    waiting_view: discord.ui.View | None = None,
+    note: str = "",
+) -> Result:
+    """Show ``job``'s progress until it ends, then deliver its result and mark its journal
+    ``entry`` done. A job cancelled because the bot is restarting raises ``Interrupted``
+    and stays in the journal, to run again on start."""
+    watcher = asyncio.create_task(show_progress(delivery, job, what, waiting_view, note=note))
+    bot.journal.track(entry, delivery, watcher)
+    try:
+        result = await job.result()
+    except asyncio.CancelledError:  # the bot is going away: the journal keeps the job
+        job.cancel()
+        raise
+    except InferenceError as exc:
+        if bot.journal.suspended:  # cancelled by the stopping service ("shutting down")
+            raise Interrupted() from exc
+        await bot.journal.finish(entry, failed=True)
+        raise
+    except Exception:
+        await bot.journal.finish(entry, failed=True)
+        raise
+    finally:
+        bot.journal.untrack(entry)
+        await asyncio.wait([watcher])  # it ends with the job (or was cancelled by a restart)
+    try:
+        reply = await render_for(
+            entry.task, result, entry.reply_to.get("render", {}), delivery.filesize_limit
+        )
+        if waiting_view is not None and reply.messages[0].view is None:
+            reply.messages[0].view = discord.ui.View()  # the waiting buttons go with the wait
+        await send_reply(
+            delivery,
+            reply,
+            note=note,
+            skip=entry.delivered,
+            sent=lambda count: bot.journal.sent(entry, count),
+        )
+    except Exception:  # (a delivery cut short by a restart is delivered again on start)
+        await bot.journal.finish(entry, failed=True)
+        raise
+    await bot.journal.finish(entry)
     return result
 
 
 async def show_progress(
-    interaction: discord.Interaction,
+    delivery: Delivery,
     job: Job,
     what: str,
     view: discord.ui.View | None = None,
+    *,
+    note: str = "",
 ) -> None:
     """Edit the placeholder with the job's state until the job has finished.
 
@@ -104,74 +185,28 @@ async def show_progress(
             if wait > 0 and await job.finished(timeout=wait):
                 return
             text = describe_wait(job.snapshot(), what=what)
-            if text == last_text:
+            if note:
+                text = f"{note} {text}"
+            if text == last_text or not delivery.token_fresh:
                 continue
             kwargs: dict[str, Any] = {"content": text}
-            if view is not None and last_text is None:
-                kwargs["view"] = view
-            await interaction.edit_original_response(**kwargs)
+            if last_text is None:
+                kwargs["view"] = view  # None clears buttons of a wait before a restart
+            await delivery.edit(**kwargs)
             last_text, last_edit = text, time.monotonic()
     except discord.HTTPException as exc:
         log.info("progress edit failed for job %s: %s", job.id, exc)
 
 
-async def send_reply(
-    interaction: discord.Interaction, reply: Reply, *, ephemeral: bool = False
-) -> None:
-    """Put ``reply`` in place of the deferred response (plus followups for long replies).
-
-    When the interaction token has expired (a job that outlived 15 minutes), the result
-    goes to the channel as a normal message that mentions the requester instead.
-    """
-    limit = interaction.filesize_limit
-    for message in reply.messages:
-        too_big = [name for name, data in message.files if len(data) > limit]
-        if too_big:
-            raise UserError(
-                f"The result ({too_big[0]}) is larger than this server's upload limit of "
-                f"{byte_size(limit)}."
-            )
-    if discord.utils.utcnow() - interaction.created_at > TOKEN_SAFE_AGE:
-        await send_to_channel(interaction, reply)
-        return
-    try:
-        first, *rest = reply.messages
-        await interaction.edit_original_response(
-            **first.kwargs(), attachments=first.discord_files()
-        )
-        interaction.extras[RESULT_SHOWN] = True  # an error after this must not delete it
-        for message in rest:
-            await interaction.followup.send(
-                **message.kwargs(), files=message.discord_files(), ephemeral=ephemeral
-            )
-    except discord.HTTPException as exc:
-        if exc.code != INVALID_WEBHOOK_TOKEN or ephemeral:
-            raise
-        await send_to_channel(interaction, reply)
-
-
-async def send_to_channel(interaction: discord.Interaction, reply: Reply) -> None:
-    """Post ``reply`` as channel messages that mention (and ping) only the requester."""
-    channel = interaction.channel
-    if not isinstance(channel, discord.abc.Messageable):
-        log.warning("result for user %s lost: no channel to post to", interaction.user.id)
-        return
-    requester = discord.AllowedMentions(users=[interaction.user], roles=False, everyone=False)
-    await channel.send(
-        f"{interaction.user.mention}, your request took longer than Discord lets a reply "
-        "wait, so here is its result:",
-        allowed_mentions=requester,
-    )
-    for message in reply.messages:
-        await channel.send(
-            content=message.content,
-            embeds=message.embeds,
-            files=message.discord_files(),
-            view=message.view or discord.utils.MISSING,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-    with contextlib.suppress(discord.HTTPException):
-        await interaction.delete_original_response()
-
-
-__all__ = ["Message", "Reply", "run_job", "send_reply", "send_to_channel", "show_progress"]
+__all__ = [
+    "TOKEN_SAFE_AGE",
+    "Message",
+    "Reply",
+    "follow_job",
+    "render_for",
+    "renderer",
+    "run_job",
+    "send_reply",
+    "send_to_channel",
+    "show_progress",
+]

@@ -31,8 +31,6 @@ class BotSettings(InferenceSettings):
     imagine_blocklist: str = ""
     #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
-    #: Where the bot keeps its state (the last command sync: bot/sync.py).
-    data_dir: Path = Path("data")
 
     EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = InferenceSettings.EMPTY_MEANS_NONE | {
         "imagine_blocklist"
@@ -45,6 +43,13 @@ class BotSettings(InferenceSettings):
         if level not in _LEVELS:
             raise ValueError(f"must be one of {', '.join(_LEVELS)}, not {value!r}")
         return level
+
+    # -- the store (job journal, per-server settings) ------------------------------------
+    #: Where the bot keeps what must outlive a restart (an SQLite file, and the last
+    #: command sync: bot/sync.py).
+    data_dir: Path = Path("./data")
+    #: Finished jobs stay in the journal this long before they are pruned.
+    journal_keep_hours: float = Field(default=24.0, gt=0)
 
 
 #: The LOG_LEVEL values (logging's own level names).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 from discord import app_commands
 
@@ -9,7 +11,8 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-from bot.render import render
+from bot.render.translate import language_choices
+from inference.languages import warm_detector
 from inference.tasks.classify import (
     DEFAULT_TEMPLATE,
     MAX_CHARS,
@@ -26,6 +29,7 @@ CLASSIFY_TEXT = app_commands.Range[str, 1, MAX_CHARS]
 #: Room for MAX_LABELS labels of MAX_LABEL_CHARS characters and a comma and space each.
 LABELS = app_commands.Range[str, 1, MAX_LABELS * (MAX_LABEL_CHARS + 2)]
 TEMPLATE = app_commands.Range[str, 2, MAX_TEMPLATE_CHARS]
+LANGUAGE = app_commands.Range[str, 1, 100]
 
 
 class Analysis(PipelineCog):
@@ -34,12 +38,28 @@ class Analysis(PipelineCog):
         self.message_menu("Sentiment", self.sentiment_menu, task="sentiment")
         self.message_menu("Extract entities", self.ner_menu, task="ner")
 
+    async def cog_load(self) -> None:
+        await super().cog_load()
+        # The language detector loads in some 50 ms: here, not inside the first request.
+        await asyncio.to_thread(warm_detector)
+
     @app_commands.command(name="sentiment")
-    @app_commands.describe(text=f"The text to judge (up to {TEXT_CHARS:,} characters)")
+    @app_commands.describe(
+        text=f"The text to judge (up to {TEXT_CHARS:,} characters)",
+        language="The language of the text (ko, Spanish…); default: detected",
+    )
     @cooldown("sentiment")
-    async def sentiment(self, interaction: discord.Interaction, text: TEXT) -> None:
-        """Tell whether a text sounds positive or negative."""
-        await self._sentiment(interaction, text)
+    async def sentiment(
+        self, interaction: discord.Interaction, text: TEXT, language: LANGUAGE | None = None
+    ) -> None:
+        """Tell whether a text sounds positive, neutral or negative, in many languages."""
+        await self._sentiment(interaction, text, language=language)
+
+    @sentiment.autocomplete("language")
+    async def sentiment_languages(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return language_choices(current)
 
     async def sentiment_menu(
         self, interaction: discord.Interaction, message: discord.Message
@@ -47,9 +67,18 @@ class Analysis(PipelineCog):
         """Judge the sentiment of a message."""
         await self._sentiment(interaction, message_text(message))
 
-    async def _sentiment(self, interaction: discord.Interaction, text: str) -> None:
+    async def _sentiment(
+        self, interaction: discord.Interaction, text: str, *, language: str | None = None
+    ) -> None:
+        """Run /sentiment. ``language`` overrides detection; the server's own language
+        (``/config language``) is used when the text's cannot be detected."""
         await run_job(
-            interaction, "sentiment", text=text, render_result=lambda r: render(r, text=text)
+            interaction,
+            "sentiment",
+            text=text,
+            language=language,
+            default_language=self.bot.server_config.language(interaction.guild_id),
+            render_args={"text": text},
         )
 
     @app_commands.command(name="ner")
@@ -64,7 +93,7 @@ class Analysis(PipelineCog):
         await self._ner(interaction, message_text(message))
 
     async def _ner(self, interaction: discord.Interaction, text: str) -> None:
-        await run_job(interaction, "ner", text=text, render_result=lambda r: render(r, text=text))
+        await run_job(interaction, "ner", text=text, render_args={"text": text})
 
     @app_commands.command(name="classify")
     @app_commands.describe(
@@ -92,7 +121,7 @@ class Analysis(PipelineCog):
             labels=labels,
             multi_label=multi_label,
             template=template,
-            render_result=lambda r: render(r, text=text),
+            render_args={"text": text},
         )
 
 

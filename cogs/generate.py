@@ -18,9 +18,10 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import send_ephemeral
-from bot.jobs import run_job
-from bot.render import render
+from bot.jobs import renderer, run_job
+from bot.render import Reply, render
 from bot.render.generate import story_from_embeds
+from inference import Result
 from inference.tasks.generate import (
     DEFAULT_NEW_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -69,11 +70,7 @@ class Generate(PipelineCog):
             interaction,
             "generate",
             what="text",
-            render_result=lambda result: render(
-                result,
-                max_tokens=inputs["max_tokens"],
-                view=discord.ui.View(timeout=None).add_item(ContinueButton()),
-            ),
+            render_args={"max_tokens": inputs["max_tokens"]},
             **inputs,
         )
 
@@ -84,7 +81,7 @@ class Generate(PipelineCog):
         if story is None:
             await send_ephemeral(interaction, EXPIRED)
             return
-        self.bot.cooldowns.hit("generate", interaction)
+        self.bot.admit("generate", interaction)
         await self.write(
             interaction,
             prompt=story.prompt,
@@ -109,6 +106,12 @@ class ContinueButton(CogButton, template=r"generate:continue"):
 
 
 Generate.buttons = (ContinueButton,)
+
+
+@renderer("generate")
+def render_part(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
+    view = discord.ui.View(timeout=None).add_item(ContinueButton())
+    return render(result, max_tokens=args["max_tokens"], view=view)
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -17,8 +17,10 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
-from bot.jobs import run_job
+from bot.jobs import renderer, run_job
+from bot.render import Reply
 from bot.render.imagine import render_image, request_from_embed, size_choices
+from inference import Result
 from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_SIDE, MIN_STEPS
 from inference.tasks.imagine_family import TURBO_MAX_STEPS, family_of
 
@@ -84,11 +86,6 @@ class Imagine(PipelineCog):
             what="image",
             waiting_view=waiting,
             on_submit=lambda job: waiting.add_item(CancelButton(job.id)),
-            render_result=lambda result: render_image(
-                result,  # type: ignore[arg-type]
-                max_bytes=interaction.filesize_limit,
-                view=discord.ui.View(timeout=None).add_item(RegenerateButton()),
-            ),
             **inputs,
         )
 
@@ -96,7 +93,7 @@ class Imagine(PipelineCog):
         """Refuse, per IMAGINE_NSFW_POLICY, when the model has no active safety checker and
         the channel is not age-restricted. Whether it has one is known once it is loaded:
         the first request loads it (after deferring, as that can take a while)."""
-        policy = self.bot.settings.imagine_nsfw_policy
+        policy = self.bot.server_config.image_policy(interaction.guild_id)
         if policy == "anywhere" or (
             policy == "age-restricted" and age_restricted(interaction.channel)
         ):
@@ -117,7 +114,7 @@ class Imagine(PipelineCog):
         request = request_from_embed(message.embeds[0]) if message and message.embeds else None
         if request is None:
             raise UserError("The settings of this image cannot be read; use /imagine instead.")
-        self.bot.cooldowns.hit("imagine", interaction)
+        self.bot.admit("imagine", interaction)
         await self.make(interaction, **request)
 
     async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:
@@ -174,6 +171,12 @@ class RegenerateButton(CogButton, template=r"imagine:again"):
 
 
 Imagine.buttons = (CancelButton, RegenerateButton)
+
+
+@renderer("imagine")
+async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
+    view = discord.ui.View(timeout=None).add_item(RegenerateButton())
+    return await render_image(result, max_bytes=max_bytes, view=view)  # type: ignore[arg-type]
 
 
 def age_restricted(channel: object) -> bool:

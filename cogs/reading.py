@@ -12,7 +12,6 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-from bot.render import render
 from inference.tasks.qa import MAX_CONTEXT_CHARS, MAX_QUESTION_CHARS
 from inference.tasks.summarize import MAX_SUMMARIZE_CHARS
 
@@ -54,7 +53,7 @@ class Reading(PipelineCog):
             what="question",
             question=question,
             context=text,
-            render_result=lambda r: render(r, question=question, context=text, source=source),
+            render_args={"question": question, "context": text, "source": source},
         )
 
     @app_commands.command(name="summarize")
@@ -91,7 +90,7 @@ class Reading(PipelineCog):
             what="summary",
             text=text,
             length=length,
-            render_result=lambda r: render(r, source=source),
+            render_args={"source": source},
         )
 
 

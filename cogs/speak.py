@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord import app_commands
 
 from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
-from bot.jobs import run_job
+from bot.jobs import renderer, run_job
+from bot.render import Reply
 from bot.render.base import CHOICE_CHARS
 from bot.render.speak import render_fitted, voice_choices
-from inference import InferenceSettings
+from inference import InferenceSettings, Result
 
 #: The longest text the option takes: SPEAK_MAX_CHARS's default (the task checks the
 #: configured value again).
@@ -53,15 +56,14 @@ class Speak(PipelineCog):
     async def _speak(
         self, interaction: discord.Interaction, text: str, voice: str | None = None
     ) -> None:
-        limit = interaction.filesize_limit
         await run_job(
-            interaction,
-            "speak",
-            what="speech",
-            text=text,
-            voice=voice,
-            render_result=lambda r: render_fitted(r, limit, text=text),
+            interaction, "speak", what="speech", text=text, voice=voice, render_args={"text": text}
         )
+
+
+@renderer("speak")
+async def render_speech(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
+    return await render_fitted(result, max_bytes, **args)  # type: ignore[arg-type]
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -19,7 +19,6 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.errors import UserError
 from bot.jobs import run_job
-from bot.render import render
 from bot.render.translate import language_choices
 from inference import InvalidInput
 from inference.languages import LANGUAGES, detect_language, language_name, resolve_language
@@ -99,7 +98,9 @@ class Translate(PipelineCog):
         if source is not None:
             read_as = f"Detected {language_name(source)}."
         else:
-            source, whose = menu_source(interaction)
+            source, whose = menu_source(
+                interaction, self.bot.server_config.language(interaction.guild_id)
+            )
             read_as = f"Read as {language_name(source)}, {whose}."
         note = f"{read_as} Not right? Use /translate with source: instead."
         await self._translate(interaction, text, "en", source, note=note)
@@ -118,7 +119,7 @@ class Translate(PipelineCog):
             interaction,
             "translate",
             what="translation",
-            render_result=lambda r: render(r, text=text, targets=request.targets, note=note),
+            render_args={"text": text, "targets": list(request.targets), "note": note},
             text=text,
             target=target,
             source=source,
@@ -142,15 +143,19 @@ class Translate(PipelineCog):
         return True
 
 
-def menu_source(interaction: discord.Interaction) -> tuple[str, str]:
-    """The language a message that cannot be detected is taken to be in: the server's,
-    else the user's Discord language, when it is not English; (code, where it came
-    from)."""
-    for locale, whose in (
+def menu_source(
+    interaction: discord.Interaction, server_language: str | None = None
+) -> tuple[str, str]:
+    """The language a message that cannot be detected is taken to be in: the one its
+    moderators chose with /config, else the server's, else the user's Discord language,
+    when it is not English; (code, where it came from)."""
+    for code_or_locale, whose in (
+        (server_language, "the language this server chose"),
         (interaction.guild_locale, "the language of this server"),
         (interaction.locale, "the language of your Discord"),
     ):
-        code = str(locale.value).split("-")[0].lower() if locale is not None else "en"
+        locale = getattr(code_or_locale, "value", code_or_locale)
+        code = str(locale).split("-")[0].lower() if locale is not None else "en"
         if code != "en" and code in LANGUAGES:
             return code, whose
     raise UserError(

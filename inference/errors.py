@@ -49,6 +49,8 @@ class ModelUnavailable(InferenceError):
         self.task = task
         self.model = model
         self.reason = reason
+        #: ``reason`` as users may see it.
+        self.reason_shown = reason_shown
 
 
 class JobTimeout(InferenceError):

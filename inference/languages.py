@@ -8,13 +8,16 @@ from memory at once (Discord gives it 3 seconds and 25 choices)::
     resolve_language("fre")  ->  InvalidInput("Unknown language 'fre'. Did you mean fr (French)?")
 
 The one exception is ``detect_language``, which reads a text with fastText's small
-language-identification model (offline, CPU): a blocking call for worker threads.
+language-identification model (offline, CPU): loading it is a blocking call for worker
+threads (``warm_detector``); once loaded, a text takes microseconds.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import json
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -224,6 +227,35 @@ def resolve_language(value: object, known: Iterable[str] = (), *, name: str = "l
     raise InvalidInput(f"Unknown {name} {shown!r}.{hint}")
 
 
+#: The key of a per-language setting that stands for every language it does not name.
+ANY_LANGUAGE = "*"
+
+
+def language_map(value: object) -> dict[str, str]:
+    """A per-language setting such as SENTIMENT_MODELS: a JSON object (or dict) from
+    language (code or name) or "*" to a string, keys as codes. ``ValueError`` with one
+    line for JSON that is not such an object or for an unknown language."""
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ValueError('want a JSON object such as {"ko": "model", "*": "model"}')
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise ValueError(f"the value of {key!r} is not a string")
+        if str(key).strip() == ANY_LANGUAGE:
+            out[ANY_LANGUAGE] = item.strip()
+            continue
+        try:
+            out[resolve_language(key)] = item.strip()
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+    return out
+
+
 #: A detected language below this confidence is no answer: very short or mixed texts
 #: ("lol", "12345 👍") are better asked about than guessed.
 DETECT_MIN_CONFIDENCE = 0.5
@@ -252,6 +284,31 @@ def detect_language(text: str) -> str | None:
     if best["score"] < DETECT_MIN_CONFIDENCE or code not in LANGUAGES:
         return None
     return code
+
+
+def warm_detector() -> None:
+    """Load the detector now (blocking, some 50 ms: call it from a worker thread), so that
+    later ``detect_language`` calls take microseconds."""
+    _detector()
+
+
+#: Hangul: syllables, jamo, compatibility jamo, extended jamo A and B.
+_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff]")
+#: A letter of any script (a word character that is not a digit or "_").
+_LETTER = re.compile(r"[^\W\d_]")
+
+#: The share of a text's letters in Hangul from which the text is Korean.
+HANGUL_SHARE = 0.5
+
+
+def script_language(text: str) -> str | None:
+    """ "ko" when at least HANGUL_SHARE of the letters of ``text`` (its start) are Hangul,
+    else None. No other script names one language as surely, and the detector is unsure
+    of short Korean ("굿", "ㅋㅋㅋ") or Korean mixed with English. Cheap (two regex scans)."""
+    sample = text[:DETECT_CHARS]
+    letters = len(_LETTER.findall(sample))
+    hangul = len(_HANGUL.findall(sample))
+    return "ko" if letters and hangul >= HANGUL_SHARE * letters else None
 
 
 @functools.cache

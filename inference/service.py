@@ -1,43 +1,36 @@
-"""The async inference service: queues, dynamic batching, model cache, worker threads.
+"""The async inference service: one lane per task, a fair device, a bounded model cache.
 
-How a request flows::
+How a request flows (see ``lanes.py`` for a lane's part)::
 
-    run()/submit() -> parse (event loop, cheap) -> lane queue of its task
-        -> the lane's dispatcher picks a batch (fair across users, equal batch keys)
-        -> models loaded once, in a worker thread, cached
-        -> the device lock is taken (one batch per device at a time)
-        -> task.run_batch() in a worker thread -> each job's future gets its result
+    submit() -> parse (event loop, cheap) -> the task's lane, in fair order
+        -> a batch of equal batch keys -> its models from the ModelCache (memory.py)
+        -> the DeviceGate (scheduling.py): one batch on the device at a time, long work
+           handing it to short batches between steps
+        -> task.run_batch() in a worker thread -> each job's result
 
 Nothing blocking runs on the event loop: loading, tokenising, forward passes and
-encoding all happen inside ``load``/``run_batch`` in the thread pool.
+encoding all happen in worker threads (loads in threads of their own, so a load never
+holds up batches of models already loaded).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
-import math
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from .device import Placement, resolve_placement
-from .errors import (
-    Busy,
-    InferenceError,
-    JobCancelled,
-    JobTimeout,
-    ModelUnavailable,
-    UnknownTask,
-)
-from .jobs import JobState, JobUpdate, ServiceStatus
+from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask
+from .jobs import JobState, ServiceStatus
+from .lanes import Job, Lane, Limits
+from .memory import ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
+from .naming import display_name
 from .results import Result
+from .scheduling import DeviceGate, FairClock
 from .settings import InferenceSettings, TaskLimits
 from .tasks import TASKS
 from .tasks.base import Task, check_model_source
@@ -46,312 +39,21 @@ log = logging.getLogger(__name__)
 
 #: How long a failed model load is remembered before the next request tries again.
 LOAD_FAILURE_TTL_S = 60.0
+#: Seconds ``close()`` gives running batches to stop at their next step.
+SHUTDOWN_GRACE_S = 8.0
+#: Threads that run batches. A batch waiting for the device blocks its thread, so there
+#: is one for every batch that can be in flight, not one per core.
+BATCH_THREADS = 32
+#: Threads that load models: one. transformers builds models on the "meta" device
+#: through a process-wide default-device switch, so two loads at once can break each
+#: other ("Cannot copy out of meta tensor").
+LOAD_THREADS = 1
 
-
-@dataclass(frozen=True)
-class Limits:
-    max_batch_size: int
-    max_wait_ms: float
-    max_queue: int
-    timeout_s: float
-
-
-class Job:
-    """A handle on one submitted request: its state, queue position, progress, result."""
-
-    _ids = itertools.count()
-
-    def __init__(self, lane: _Lane, request: Any, user: Hashable | None) -> None:
-        self.id = uuid.uuid4().hex[:12]
-        self.task = lane.task.name
-        self.request = request
-        self.user = user
-        self.state = JobState.QUEUED
-        self.progress: tuple[int, int] | None = None
-        self.created_at = time.monotonic()
-        self.seq = next(self._ids)
-        self.round = 0  # set by the lane: its place in the fair order
-        self._lane = lane
-        self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._future.add_done_callback(_consume_exception)
-        self._changed = asyncio.Event()
-        self._timeout: asyncio.TimerHandle | None = None
-
-    @property
-    def position(self) -> int | None:
-        """How many queued requests of the same task run before this one (None once started)."""
-        return self._lane.position_of(self) if self.state is JobState.QUEUED else None
-
-    @property
-    def done(self) -> bool:
-        return self.state.finished
-
-    def snapshot(self) -> JobUpdate:
-        return JobUpdate(
-            self.state, self.position, self.progress, time.monotonic() - self.created_at
-        )
-
-    def cancel(self) -> bool:
-        """Cancel the job. A queued job leaves the queue; a running one stops at its next
-        step where the task can stop (image steps), else its result is discarded.
-        Returns False when the job had already finished."""
-        if self.done:
-            return False
-        self._lane.forget(self)
-        self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
-        return True
-
-    async def result(self) -> Result:
-        """Wait for the result; raises the job's ``InferenceError`` when it failed."""
-        return await asyncio.shield(self._future)
-
-    async def finished(self, timeout: float | None = None) -> bool:
-        """Wait until the job has finished, at most ``timeout`` seconds; True if it has."""
-        await asyncio.wait({self._future}, timeout=timeout)
-        return self.done
-
-    async def updates(self) -> AsyncIterator[JobUpdate]:
-        """Yield a snapshot now and after every change, until the job has finished."""
-        while True:
-            self._changed.clear()
-            snapshot = self.snapshot()
-            yield snapshot
-            if snapshot.state.finished:
-                return
-            await self._changed.wait()
-
-    # -- used by the service --------------------------------------------------------
-
-    def _notify(self) -> None:
-        self._changed.set()
-
-    def _set_state(self, state: JobState) -> None:
-        if not self.done:
-            self.state = state
-            self._notify()
-
-    def _set_progress(self, done: int, total: int) -> None:
-        if not self.done:
-            self.progress = (done, total)
-            self._notify()
-
-    def _finish(
-        self, state: JobState, result: Result | None = None, error: BaseException | None = None
-    ) -> None:
-        if self.done:
-            return
-        self.state = state
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(result)  # type: ignore[arg-type]
-        self._lane.service._job_finished(self)
-        self._notify()
-
-
-def _consume_exception(future: asyncio.Future[Any]) -> None:
-    # A job nobody awaits (its user left) must not log "exception was never retrieved".
-    if not future.cancelled():
-        future.exception()
-
-
-class _Context:
-    """The BatchContext a running batch sees; called from the worker thread."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, jobs: Sequence[Job]) -> None:
-        self._loop = loop
-        self._jobs = jobs
-
-    def progress(self, index: int, done: int, total: int) -> None:
-        # The loop is closed when the service shut down under a running batch; the batch
-        # must still end normally (its results are discarded).
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._jobs[index]._set_progress, done, total)
-
-    def cancelled(self, index: int) -> bool:
-        return self._jobs[index].done
-
-    def checkpoint(self) -> None:
-        pass
-
-
-class _Lane:
-    """The queue and batch dispatcher of one task."""
-
-    def __init__(self, service: InferenceService, task: Task[Any, Any], limits: Limits) -> None:
-        self.service = service
-        self.task = task
-        self.limits = limits
-        self.queue: list[Job] = []
-        self.running: list[Job] = []
-        self.batch_seconds = 1.0  # moving average, for "retry in" hints
-        self._round = 0  # the fairness round being served
-        self._next_round: dict[Hashable, int] = {}  # user -> round of their next job
-        self._wakeup = asyncio.Event()
-        self._dispatcher = asyncio.create_task(self._dispatch(), name=f"lane-{task.name}")
-
-    # -- queue ----------------------------------------------------------------------
-
-    def fair_order(self) -> list[Job]:
-        """Queued jobs in the order they will run: by round, then by arrival. A user's
-        n-th waiting job is in round n (counted from the round being served), so each
-        user's first job runs before anyone's second, and a burst cannot starve others."""
-        return sorted(self.queue, key=lambda job: (job.round, job.seq))
-
-    def position_of(self, job: Job) -> int | None:
-        try:
-            return self.fair_order().index(job)
-        except ValueError:
-            return None
-
-    def add(self, job: Job) -> None:
-        if len(self.queue) >= self.limits.max_queue:
-            raise Busy(
-                f"The {self.task.name} queue is full; try again in about "
-                f"{self.retry_after():.0f} s.",
-                retry_after=self.retry_after(),
-            )
-        if job.user is None:  # every anonymous request is a user of its own
-            job.round = self._round
-        else:
-            job.round = max(self._round, self._next_round.get(job.user, 0))
-            self._next_round[job.user] = job.round + 1
-        self.queue.append(job)
-        self._wakeup.set()
-        self._notify_queued()
-
-    def forget(self, job: Job) -> None:
-        """Take a cancelled or expired job out of the queue. When it was its user's last
-        one, the user gets its round back: cancelling must not send their next request
-        behind everyone else's."""
-        if job in self.queue:
-            self.queue.remove(job)
-            if job.user is not None and self._next_round.get(job.user) == job.round + 1:
-                self._next_round[job.user] = job.round
-            self._notify_queued()
-
-    def retry_after(self) -> float:
-        batches_ahead = math.ceil((len(self.queue) + 1) / self.limits.max_batch_size)
-        return max(1.0, batches_ahead * self.batch_seconds)
-
-    def _notify_queued(self) -> None:
-        for job in self.queue:
-            job._notify()
-
-    # -- dispatch -------------------------------------------------------------------
-
-    async def _dispatch(self) -> None:
-        while True:
-            while not self.queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-            await self._gather_window()
-            if not self.queue:  # all cancelled while we waited
-                continue
-            batch = self._take_batch()
-            self.running = batch
-            try:
-                await self._run(batch)
-            except Exception as exc:  # never let one batch kill the lane
-                log.exception("batch of %s failed", self.task.name)
-                for job in batch:
-                    job._finish(JobState.FAILED, error=exc)
-            finally:
-                self.running = []
-
-    async def _gather_window(self) -> None:
-        """Wait up to max_wait_ms for more requests, unless a full batch is already here."""
-        deadline = time.monotonic() + self.limits.max_wait_ms / 1000
-        while len(self.queue) < self.limits.max_batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
-
-    def _take_batch(self) -> list[Job]:
-        order = self.fair_order()
-        key = self.task.batch_key(order[0].request)
-        batch = [job for job in order if self.task.batch_key(job.request) == key]
-        batch = batch[: self.limits.max_batch_size]
-        for job in batch:
-            self.queue.remove(job)
-            job._set_state(JobState.LOADING)
-        self._round = max(self._round, batch[0].round)
-        if len(self._next_round) > 1024:  # forget users with nothing waiting
-            self._next_round = {u: r for u, r in self._next_round.items() if r > self._round}
-        self._notify_queued()
-        return batch
-
-    async def _run(self, batch: list[Job]) -> None:
-        service = self.service
-        try:
-            models = {
-                model_id: await service._model(self.task, model_id)
-                for model_id in self.task.models_for(batch[0].request)
-            }
-        except ModelUnavailable as exc:
-            for job in batch:
-                job._finish(JobState.FAILED, error=exc)
-            return
-
-        async with service._device_lock:
-            batch = [job for job in batch if not job.done]  # cancelled while loading
-            if not batch:
-                return
-            for job in batch:
-                job._set_state(JobState.RUNNING)
-            started = time.monotonic()
-            outcomes = await service._in_thread(self._run_isolated, models, batch)
-            seconds = time.monotonic() - started
-            self.batch_seconds = 0.8 * self.batch_seconds + 0.2 * seconds
-
-        for job, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                job._finish(JobState.FAILED, error=outcome)
-            else:
-                job._finish(JobState.DONE, result=outcome)
-
-    def _run_isolated(self, models: Mapping[str, Any], batch: list[Job]) -> list[Any]:
-        """Run the batch; when it raises as a whole, run its requests one by one so that
-        one bad request fails alone. Runs in a worker thread."""
-        loop = self.service._loop
-        requests = [job.request for job in batch]
-        try:
-            return self.task.run_batch(models, requests, _Context(loop, batch))
-        except Exception as exc:
-            if len(batch) == 1:
-                return [exc]
-            log.warning(
-                "batch of %d %s requests failed; retrying one by one",
-                len(batch),
-                self.task.name,
-                exc_info=True,
-            )
-        outcomes: list[Any] = []
-        for job in batch:
-            if job.done:  # cancelled or timed out meanwhile: no need to run it again
-                outcomes.append(JobCancelled("The request was cancelled."))
-                continue
-            try:
-                outcomes += self.task.run_batch(models, [job.request], _Context(loop, [job]))
-            except Exception as exc:
-                outcomes.append(exc)
-        return outcomes
-
-    async def close(self) -> None:
-        pending = [*self.queue, *self.running]
-        self._dispatcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._dispatcher
-        for job in pending:
-            job._finish(JobState.CANCELLED, error=JobCancelled("The service is shutting down."))
-        self.queue.clear()
+ModelKey = tuple[str, str]  # (task, model id)
 
 
 class InferenceService:
-    """Runs tasks asynchronously with batching, bounded queues and a model cache.
+    """Runs tasks asynchronously with batching, fair scheduling and a bounded model cache.
 
     Use it as ``async with InferenceService() as service: await service.run("sentiment",
     text="...")``. ``models`` overrides the model of some tasks (Hub ids or directories);
@@ -365,7 +67,6 @@ class InferenceService:
         models: Mapping[str, str] | None = None,
         limits: Mapping[str, TaskLimits] | None = None,
         placement: Placement | None = None,
-        workers: int = 4,
     ) -> None:
         self.settings = settings or InferenceSettings()
         unknown = set(models or {}) - set(TASKS)
@@ -374,16 +75,18 @@ class InferenceService:
         self._models_override = dict(models or {})
         self._limits_override = {**self.settings.task_limits, **(limits or {})}
         self.placement = placement or resolve_placement(self.settings.device, self.settings.dtype)
-        self._workers = workers
+        self.models = ModelCache(
+            resolve_budget(self.settings.model_memory_mb, self.placement), self.placement
+        )
+        self.clock = FairClock()
+        self.gate = DeviceGate()
         self._executor: ThreadPoolExecutor | None = None
+        self._load_executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lanes: dict[str, _Lane] = {}
-        self._cache: dict[tuple[str, str], Any] = {}
-        self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
-        self._failed: dict[tuple[str, str], tuple[float, ModelUnavailable]] = {}
+        self._lanes: dict[str, Lane] = {}
+        self._failed: dict[ModelKey, tuple[float, ModelUnavailable]] = {}
         self._active_per_user: Counter[Hashable] = Counter()
         self._started_at = time.monotonic()
-        self._device_lock: asyncio.Lock
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -392,25 +95,24 @@ class InferenceService:
         if self._loop is not None:
             return self
         self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="inference")
-        self._device_lock = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="inference")
+        self._load_executor = ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="model-load")
         self._started_at = time.monotonic()
         preload = self.settings.preload_tasks(list(TASKS))
         if preload:
             await self.preload(preload)
         return self
 
-    async def close(self) -> None:
-        """Cancel queued and running jobs and stop the worker threads."""
-        for lane in self._lanes.values():
-            await lane.close()
-        self._lanes.clear()
-        for loading in self._loading.values():  # its thread finishes; the model is dropped
-            loading.cancel()
-        self._loading.clear()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+    async def close(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Cancel queued and running jobs, give running batches ``grace_s`` seconds to
+        stop at their next step, and stop the worker threads."""
+        lanes, self._lanes = list(self._lanes.values()), {}
+        await asyncio.gather(*(lane.close(grace_s) for lane in lanes))
+        self.models.clear()
+        for executor in (self._executor, self._load_executor):
+            if executor is not None:  # a load still under way finishes; its model is dropped
+                executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._load_executor = None
         self._loop = None
 
     async def __aenter__(self) -> InferenceService:
@@ -440,8 +142,6 @@ class InferenceService:
         lane.add(job)
         if user is not None:
             self._active_per_user[user] += 1
-        assert self._loop is not None
-        job._timeout = self._loop.call_later(lane.limits.timeout_s, self._expire, job)
         return job
 
     async def run(self, task: str, *, user: Hashable | None = None, **inputs: Any) -> Result:
@@ -449,13 +149,16 @@ class InferenceService:
         return await self.submit(task, user=user, **inputs).result()
 
     async def preload(self, tasks: Sequence[str]) -> dict[str, str | None]:
-        """Load the default model of each task now; returns task -> error (None if ok)."""
+        """Load the default models of each task now; returns task -> error (None if ok).
+        Preloaded models are cached like any other: the memory budget may unload them
+        later when they sit idle."""
         report: dict[str, str | None] = {}
         for name in tasks:
             lane = self._lane(name)
+            keys = [(lane.task.name, model_id) for model_id in _default_models(lane.task)]
             try:
-                for model_id in _default_models(lane.task):
-                    await self._model(lane.task, model_id)
+                await self._acquire_models(lane.task, keys)
+                await self.models.release(keys)
                 report[name] = None
             except ModelUnavailable as exc:
                 log.warning("preload of %s failed: %s", name, exc.reason)
@@ -470,33 +173,42 @@ class InferenceService:
         """The queued or running job with this id; None once it has finished, or for an
         id it never had (a Cancel button that outlived its request or the process)."""
         for lane in self._lanes.values():
-            for job in (*lane.queue, *lane.running):
+            for job in (*lane.queue, *lane.active):
                 if job.id == job_id and not job.done:
                     return job
         return None
 
     def loaded_models(self, task: str) -> list[Any]:
-        """The models of ``task`` loaded so far (for diagnostics and tests)."""
-        return [model for (name, _), model in self._cache.items() if name == task]
+        """The models of ``task`` loaded now (for diagnostics and tests)."""
+        return [model for (name, _), model in self.models.models().items() if name == task]
 
     def status(self) -> ServiceStatus:
+        """The service's state for users and operators: models by display name only."""
         now = time.monotonic()
+        mb = 1024 * 1024
         return ServiceStatus(
             device=self.placement.describe(),
             uptime_s=now - self._started_at,
-            loaded_models=[f"{task}: {model}" for task, model in self._cache],
+            loaded_models=[
+                f"{task}: {display_name(model)}" for task, model in self.models.loaded()
+            ],
             queued={name: len(lane.queue) for name, lane in self._lanes.items()},
-            running={name: len(lane.running) for name, lane in self._lanes.items()},
+            running={
+                name: sum(job.state is JobState.RUNNING for job in lane.active)
+                for name, lane in self._lanes.items()
+            },
             failed_models={
-                f"{task}: {model}": err.reason
+                f"{task}: {display_name(model)}": err.reason_shown
                 for (task, model), (when, err) in self._failed.items()
                 if now - when < LOAD_FAILURE_TTL_S
             },
+            memory_used_mb=self.models.used / mb,
+            memory_budget_mb=None if self.models.budget is None else self.models.budget / mb,
         )
 
     # -- internals ------------------------------------------------------------------
 
-    def _lane(self, name: str) -> _Lane:
+    def _lane(self, name: str) -> Lane:
         if self._loop is None:
             raise RuntimeError("InferenceService is not started: use 'async with' or start()")
         name = str(name).strip().lower()
@@ -507,7 +219,7 @@ class InferenceService:
             cls = TASKS[name]
             model = self._models_override.get(name) or self.settings.model_for(name)
             task = cls(model, self.placement, self.settings)
-            lane = self._lanes[name] = _Lane(self, task, self._limits_for(cls))
+            lane = self._lanes[name] = Lane(self, task, self._limits_for(cls))
         return lane
 
     def _limits_for(self, cls: type[Task[Any, Any]]) -> Limits:
@@ -518,37 +230,60 @@ class InferenceService:
             max_wait_ms=s.max_wait_ms if override.max_wait_ms is None else override.max_wait_ms,
             max_queue=override.max_queue or s.max_queue,
             timeout_s=override.timeout_s or cls.timeout_s or s.job_timeout_s,
+            queue_timeout_s=override.queue_timeout_s or s.queue_timeout_s,
         )
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         assert self._loop is not None
         return await self._loop.run_in_executor(self._executor, fn, *args)
 
-    async def _model(self, task: Task[Any, Any], model_id: str) -> Any:
-        """The loaded model, loading it once however many requests ask at the same time."""
-        key = (task.name, model_id)
-        if key in self._cache:
-            return self._cache[key]
-        failed = self._failed.get(key)
-        if failed and time.monotonic() - failed[0] < LOAD_FAILURE_TTL_S:
-            # A fresh error each time: raising the remembered one again and again would
-            # grow its traceback (and keep every caller's frames alive) for the whole TTL.
-            error = failed[1]
-            raise ModelUnavailable(error.task, error.model, error.reason)
-        if key not in self._loading:
-            self._loading[key] = asyncio.ensure_future(self._load(task, model_id))
-        try:
-            return await asyncio.shield(self._loading[key])
-        finally:
-            if self._loading.get(key) is not None and self._loading[key].done():
-                del self._loading[key]
+    async def _acquire_models(
+        self, task: Task[Any, Any], keys: Sequence[ModelKey]
+    ) -> dict[ModelKey, Any]:
+        """The models of ``keys``, loaded where missing and pinned until
+        ``self.models.release(keys)``. Raises ``ModelUnavailable``."""
+        now = time.monotonic()
+        for key in keys:
+            failed = self._failed.get(key)
+            if failed and now - failed[0] < LOAD_FAILURE_TTL_S:
+                # A fresh error each time: raising the remembered one again and again
+                # would grow its traceback (and keep callers' frames alive) for the TTL.
+                error = failed[1]
+                raise ModelUnavailable(error.task, error.model, error.reason)
 
-    async def _load(self, task: Task[Any, Any], model_id: str) -> Any:
+        async def load(key: ModelKey) -> tuple[Any, int]:
+            return await self._load(task, key[1])
+
+        async def estimate(key: ModelKey) -> int:
+            if key in self.models.sizes:
+                return self.models.sizes[key]
+            assert self._loop is not None
+            return await self._loop.run_in_executor(
+                self._load_executor, estimate_model_bytes, key[1], self.placement.dtype
+            )
+
+        try:
+            models = await self.models.acquire(keys, load, estimate)
+        except TooBig as exc:
+            (task_name, model_id) = (
+                keys[0] if len(keys) == 1 else (task.name, ", ".join(model for _, model in keys))
+            )
+            error = ModelUnavailable(task_name, model_id, str(exc))
+            log.warning("%s", error)
+            raise error from None
+        return dict(zip(keys, models, strict=True))
+
+    async def _load(self, task: Task[Any, Any], model_id: str) -> tuple[Any, int]:
+        """Load one model in a loader thread and measure it; a failure is remembered
+        for LOAD_FAILURE_TTL_S and raised as ``ModelUnavailable``."""
         key = (task.name, model_id)
         started = time.monotonic()
+        assert self._loop is not None
         try:
             check_model_source(task.name, model_id)
-            model = await self._in_thread(task.load, model_id)
+            model, size = await self._loop.run_in_executor(
+                self._load_executor, _load_and_measure, task, model_id
+            )
         except ModelUnavailable as exc:
             self._failed[key] = (time.monotonic(), exc)
             raise
@@ -558,27 +293,27 @@ class InferenceService:
             log.debug("loading %s model %s failed", task.name, model_id, exc_info=True)
             self._failed[key] = (time.monotonic(), error)
             raise error from exc
-        log.info("loaded %s model %s in %.1f s", task.name, model_id, time.monotonic() - started)
+        log.info(
+            "loaded %s model %s in %.1f s (%.0f MB)",
+            task.name,
+            model_id,
+            time.monotonic() - started,
+            size / 1024 / 1024,
+        )
         self._failed.pop(key, None)
-        self._cache[key] = model
-        return model
+        return model, size
 
-    def _expire(self, job: Job) -> None:
-        if not job.done:
-            job._lane.forget(job)
-            limit = job._lane.limits.timeout_s
-            job._finish(
-                JobState.FAILED,
-                error=JobTimeout(f"The request took longer than {limit:.0f} s and was stopped."),
-            )
-
-    def _job_finished(self, job: Job) -> None:
-        if job._timeout is not None:
-            job._timeout.cancel()
-        if job.user is not None:
+    def _slot_free(self, job: Job) -> None:
+        """A job's worker let go of it: its user may send another request."""
+        if job.user is not None and self._active_per_user[job.user] > 0:
             self._active_per_user[job.user] -= 1
             if self._active_per_user[job.user] <= 0:
                 del self._active_per_user[job.user]
+
+
+def _load_and_measure(task: Task[Any, Any], model_id: str) -> tuple[Any, int]:
+    model = task.load(model_id)
+    return model, measure_bytes(model)
 
 
 def _default_models(task: Task[Any, Any]) -> tuple[str, ...]:
@@ -597,11 +332,4 @@ def _short_reason(exc: BaseException) -> str:
     return first if len(first) <= 200 else first[:197] + "..."
 
 
-__all__ = [
-    "InferenceError",
-    "InferenceService",
-    "Job",
-    "JobState",
-    "JobUpdate",
-    "ServiceStatus",
-]
+__all__ = ["InferenceError", "InferenceService", "Job", "JobState", "ServiceStatus"]

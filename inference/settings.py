@@ -6,10 +6,12 @@ Every field maps to the upper-case environment variable of the same name
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .languages import language_map
 
 
 class TaskLimits(BaseModel):
@@ -19,6 +21,7 @@ class TaskLimits(BaseModel):
     max_wait_ms: float | None = Field(default=None, ge=0)
     max_queue: int | None = Field(default=None, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
+    queue_timeout_s: float | None = Field(default=None, gt=0)
 
 
 class PairEntry(BaseModel):
@@ -76,11 +79,28 @@ class InferenceSettings(BaseSettings):
     max_wait_ms: float = Field(default=5.0, ge=0)
     max_queue: int = Field(default=64, ge=1)
     max_per_user: int = Field(default=2, ge=1)
+    #: Seconds a job may run, counted from when it starts (tasks may allow more).
     job_timeout_s: float = Field(default=120.0, gt=0)
+    #: Seconds a job may wait in the queue (and for its model to load) before it starts.
+    queue_timeout_s: float = Field(default=600.0, gt=0)
+    #: Memory for loaded models on the device, in MB: a number, "auto" (80 % of a GPU's
+    #: memory, 50 % of RAM on a CPU) or "off". Idle models unload, least recently used
+    #: first, to make room.
+    model_memory_mb: str = "auto"
     task_limits: dict[str, TaskLimits] = Field(default_factory=dict)
 
     # -- settings of single tasks ------------------------------------------------------
     # (each task's own section, in the order of the command table)
+
+    #: sentiment: models per language, JSON {"ko": "...", "*": "..."}: a language code (or
+    #: name) -> Hub id or directory; "*" reads the languages not named, "" takes a default
+    #: away. It adds to the defaults (README, "Sentiment in every language"); English
+    #: keeps SENTIMENT_MODEL unless this names "en". Parsed here (NoDecode) so that bad
+    #: JSON or an unknown language is one line at start-up.
+    sentiment_models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    #: sentiment: two-class models answer "neutral" when P(positive) - P(negative) is
+    #: within this of 0 (0 turns it off).
+    sentiment_neutral_band: float = Field(default=0.2, ge=0, le=1)
 
     #: qa: an answer span scoring below this (P(start) * P(end)) is reported as unanswerable.
     qa_min_score: float = Field(default=0.1, ge=0, le=1)
@@ -94,6 +114,9 @@ class InferenceSettings(BaseSettings):
     #: multi-target model with its target token: {"en-pt": {"model":
     #: "Helsinki-NLP/opus-mt-en-ROMANCE", "target_token": ">>pt<<"}}.
     translate_pairs: dict[str, str | PairEntry] = Field(default_factory=dict)
+    #: translate: the only language pairs users may load (comma-separated, "en-fr,fr-en");
+    #: empty: every pair that has a model. A chain or a pivot needs each of its pairs.
+    translate_allowed_pairs: str = ""
     #: translate: the language pairs whose models PRELOAD loads (comma-separated).
     translate_preload: str = "en-fr"
 
@@ -152,6 +175,24 @@ class InferenceSettings(BaseSettings):
         return {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false"}.get(
             word, "false" if word == "off" else word
         )
+
+    @field_validator("sentiment_models", mode="before")
+    @classmethod
+    def _language_map(cls, value: Any) -> dict[str, str]:
+        return language_map(value)
+
+    @field_validator("model_memory_mb")
+    @classmethod
+    def _memory_setting(cls, value: str) -> str:
+        text = str(value).strip().lower()
+        if text in {"auto", "off", "none", "unlimited"}:
+            return text
+        try:
+            if float(text) > 0:
+                return text
+        except ValueError:
+            pass
+        raise ValueError("MODEL_MEMORY_MB must be a number of MB, auto or off")
 
     def model_for(self, task: str) -> str:
         """The configured model (Hub id or directory) of ``task``."""

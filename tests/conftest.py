@@ -45,6 +45,14 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def sentiment_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Sentiment stand-ins of each label scheme (see tests/tiny_sentiment_models.py)."""
+    from tests.tiny_sentiment_models import build_sentiment_models
+
+    return build_sentiment_models(tmp_path_factory.mktemp("sentiment-models"))
+
+
+@pytest.fixture(scope="session")
 def safety_checkers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny stand-alone safety checkers (for IMAGINE_SAFETY_CHECKER) that pass every
     image ("pass") or flag every one ("flag")."""

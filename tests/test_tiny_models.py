@@ -94,8 +94,6 @@ def test_build_all_keys_files_and_speed(built: tuple[dict, dict[str, float]]) ->
     assert (Path(paths["speecht5_vocoder"]) / "model.safetensors").exists()
     assert not list(Path(paths["imagine"]).rglob("*.bin"))
     assert len(list(Path(paths["imagine"]).rglob("*.safetensors"))) == 3
-    # generous bound: the whole build takes a few seconds on 2 CPU cores
-    assert sum(timings.values()) < 60, timings
 
 
 def test_builds_are_deterministic(tmp_path: Path) -> None:

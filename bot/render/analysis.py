@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
+from inference.languages import language_name
 from inference.tasks.classify import DEFAULT_TEMPLATE, ClassifyResult
 from inference.tasks.ner import Entity, NerResult
 from inference.tasks.sentiment import SentimentResult
@@ -41,20 +42,63 @@ ENTITY_LISTS_BUDGET = 3000
 TRUNCATED = "-# The text was longer than the model reads; only its start was used."
 
 
+#: Colours of the common sentiment labels.
+SENTIMENT_COLOURS = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
+#: How the language of a text was decided, as the footer says it.
+LANGUAGE_FROM = {
+    "given": "as given",
+    "detected": "detected",
+    "default": "the server's default language",
+}
+
+
 @render.register
 def _(result: SentimentResult, text: str = "") -> Reply:
-    label = result.label.upper()
-    colour = POSITIVE if "POS" in label else NEGATIVE if "NEG" in label else NEUTRAL
-    embed = discord.Embed(title="Sentiment", colour=colour)
-    lines = [f"**{result.label}** `{bar(result.score)}` {percent(result.score)}"]
+    embed = discord.Embed(title="Sentiment", colour=SENTIMENT_COLOURS.get(result.label, COLOUR))
+    lines = [
+        f"**{result.label.capitalize()}** `{bar(result.score)}` {percent(result.score)}"
+        f" · polarity {result.polarity:+.2f}"
+    ]
+    own = own_label_line(result)
+    if own:
+        lines.append(own)
     if len(result.scores) > 1:
-        lines.append(ranked_lines((s.label, s.score) for s in result.scores))
+        # a backtick in a label would end ranked_lines' code span early
+        lines.append(ranked_lines((s.label.replace("`", "'"), s.score) for s in result.scores))
     if text:
         lines.append(quote(text))
     if result.truncated:
         lines.append(TRUNCATED)
-    embed.description = "\n".join(lines)
+    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    embed.set_footer(text=clip(sentiment_footer(result), 2048))
     return Reply.one(embeds=[embed])
+
+
+def own_label_line(result: SentimentResult) -> str | None:
+    """The model's own label, where it says more than negative / neutral / positive: a
+    star rating, a "very" class, or the side a two-class model leans to when its answer
+    fell within the neutral band."""
+    if not result.scores:
+        return None
+    own = result.scores[0]
+    label = escape(clip(own.label, 100))
+    if result.scheme.endswith("-star") or result.scheme == "5-class":
+        return f"The model's rating: **{label}** ({percent(own.score)})"
+    if result.scheme == "2-class" and result.label == "neutral":
+        # the side, not the label: a numbered label ("1", "LABEL_1") tells users nothing
+        side = "positive" if result.polarity > 0 else "negative"
+        return f"-# Too close to call: the model leans {side} ({percent(own.score)})."
+    return None
+
+
+def sentiment_footer(result: SentimentResult) -> str:
+    """``Korean (detected) · daekeun-ml/koelectra-small-v3-nsmc``."""
+    if result.language is None:
+        language = "Language not detected"
+    else:
+        how = LANGUAGE_FROM.get(result.language_from, result.language_from)
+        language = f"{language_name(result.language)} ({how})"
+    return f"{language} · {result.model}"
 
 
 # -- /ner -----------------------------------------------------------------------------

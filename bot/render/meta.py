@@ -13,10 +13,11 @@ from .base import COLOUR, EMBED_FIELD_VALUE, clip, duration
 
 
 def help_embed(
-    commands: Iterable[app_commands.Command | app_commands.ContextMenu],
+    commands: Iterable[app_commands.Command | app_commands.Group | app_commands.ContextMenu],
 ) -> discord.Embed:
-    """One line per slash command, then the message menus, from the commands' own help."""
-    slash = [c for c in commands if isinstance(c, app_commands.Command)]
+    """One line per slash command (or group), then the message menus, from the commands'
+    own help."""
+    slash = [c for c in commands if isinstance(c, (app_commands.Command, app_commands.Group))]
     menus = [c for c in commands if isinstance(c, app_commands.ContextMenu)]
     lines = [f"`/{c.name}` {c.description}" for c in slash]
     if menus:
@@ -30,6 +31,12 @@ def status_embed(status: ServiceStatus) -> discord.Embed:
     embed = discord.Embed(title="Status", colour=COLOUR)
     embed.add_field(name="Device", value=status.device, inline=False)
     embed.add_field(name="Uptime", value=duration(status.uptime_s))
+    budget = status.memory_budget_mb
+    embed.add_field(
+        name="Model memory",
+        value=f"{status.memory_used_mb:,.0f} MB"
+        + (f" of {budget:,.0f} MB" if budget is not None else " (no budget)"),
+    )
     busy = {task: n for task, n in status.queued.items() if n} | {
         f"{task} (running)": n for task, n in status.running.items() if n
     }

@@ -92,6 +92,10 @@ class Task(ABC, Generic[RequestT, ResultT]):
     #: Whether this task's models run well in float16. False keeps them in float32 where
     #: DTYPE=auto would pick float16 (CUDA); an explicit DTYPE=float16 is still obeyed.
     half_precision: ClassVar[bool] = True
+    #: Whether a batch can take long (many steps: images, generated tokens, chunks). Long
+    #: batches call ``ctx.checkpoint()`` between steps, where short batches (a sentiment,
+    #: an entity list) may borrow the device, and two long batches never share it.
+    long_running: ClassVar[bool] = False
 
     def __init__(self, model: str, placement: Placement, settings: InferenceSettings) -> None:
         self.model = model
@@ -107,6 +111,12 @@ class Task(ABC, Generic[RequestT, ResultT]):
     def models_for(self, request: RequestT) -> tuple[str, ...]:
         """The model ids ``request`` needs, loaded before its batch runs."""
         return (self.model,)
+
+    def cost(self, request: RequestT) -> float:
+        """The request's expected device time, in units of one plain request of this task
+        (an image of 8 steps may cost 8). Fair scheduling charges users by it until the
+        real time is known."""
+        return 1.0
 
     def batch_key(self, request: RequestT) -> Hashable:
         """Requests with equal keys may run in one batch (same models, same parameters)."""

@@ -159,6 +159,7 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
     main_input = "prompt"
     max_batch_size = 16
     timeout_s = 300.0  # 512 tokens of a CPU model can take a while
+    long_running = True
 
     def parse(
         self,
@@ -187,6 +188,9 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
                 else as_int(seed, "seed", low=0, high=2**32 - 1)
             )
         return GenerateRequest(prompt, tokens, temp, chosen, _continuation(continue_from))
+
+    def cost(self, request: GenerateRequest) -> float:
+        return max(1.0, request.max_tokens / 16)
 
     def load(self, model_id: str) -> LanguageModel:
         loaded = self.load_pretrained(AutoModelForCausalLM, model_id, fallback_tokens=2048)
@@ -384,7 +388,8 @@ class SeededSampler(LogitsProcessor):
 
 class RowLimits(StoppingCriteria):
     """Stops each row at its own token limit, or when its request was cancelled, and
-    reports progress (generation itself stops when every row has)."""
+    reports progress (generation itself stops when every row has). Each token is a
+    step boundary for the scheduler (``ctx.checkpoint()``)."""
 
     def __init__(self, prompt_length: int, limits: Sequence[int], ctx: BatchContext) -> None:
         self.prompt_length = prompt_length
@@ -392,6 +397,7 @@ class RowLimits(StoppingCriteria):
         self.ctx = ctx
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        self.ctx.checkpoint()
         written = input_ids.shape[1] - self.prompt_length
         done = []
         for row, limit in enumerate(self.limits):

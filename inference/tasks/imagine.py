@@ -171,6 +171,7 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
     #: each keeps its own seed. Small GPUs can lower it with TASK_LIMITS.
     max_batch_size = 4
     timeout_s = 600.0
+    long_running = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -239,6 +240,11 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         if side % 8:
             raise InvalidInput(f"{name} must be a multiple of 8 (such as {side // 8 * 8}).")
         return side
+
+    def cost(self, request: ImagineRequest) -> float:
+        # A step of a 512x512 image is one unit; unset sizes and steps are the defaults.
+        pixels = (request.width or 512) * (request.height or 512)
+        return (request.steps or 4) * pixels / (512 * 512)
 
     def batch_key(self, request: ImagineRequest) -> tuple[Any, ...]:
         # One pipeline call makes images of one size with one schedule: prompts, negative
@@ -441,6 +447,7 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
                 raise _Interrupted
             for index in live:
                 ctx.progress(index, min(step + 1, total), total)
+            ctx.checkpoint()
             return {}
 
         return on_step_end

@@ -172,6 +172,7 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
     name = "speak"
     summary = "Read a text aloud (WAV)."
     max_batch_size = 8
+    long_running = True
     #: Long texts with SpeechT5 on a CPU take a while (it is autoregressive).
     timeout_s = 300.0
     #: VITS (its flow and spline duration predictor) and SpeechT5 with its vocoder are
@@ -210,6 +211,9 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
         return InvalidInput(f"Unknown voice {voice!r}; choose one of: {', '.join(available)}.")
 
     # -- parse --------------------------------------------------------------------
+
+    def cost(self, request: SpeakRequest) -> float:
+        return max(1.0, len(request.text) / 100)
 
     def parse(self, text: Any = None, voice: Any = None, **extra: Any) -> SpeakRequest:
         reject_unknown(self.name, extra)
@@ -393,6 +397,7 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
                     batch.append((i, j))
             if not batch:
                 continue
+            ctx.checkpoint()
             waves = speaker.synthesise(
                 [pieces[i][j] for i, j in batch],
                 [voices[i] for i, _ in batch],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import AutoModelForSeq2SeqLM
+from transformers import AutoModelForSeq2SeqLM, StoppingCriteriaList
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..results import Result
@@ -26,6 +26,7 @@ from .base import (
     clean_text,
     reject_unknown,
 )
+from .steps import StepBoundary
 
 #: Characters of text accepted at most (about 12,000 tokens: ~13 chunks of 1,024).
 MAX_SUMMARIZE_CHARS = 50_000
@@ -97,6 +98,7 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
     max_batch_size = 8
     #: A 50,000-character text is ~13 chunks plus a second round: minutes on a CPU.
     timeout_s = 300.0
+    long_running = True
 
     def parse(self, text: Any = None, length: Any = None, **extra: Any) -> SummarizeRequest:
         reject_unknown(self.name, extra)
@@ -107,6 +109,9 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
         if word not in LENGTHS:
             raise InvalidInput(f"length must be one of: {', '.join(LENGTHS)}.")
         return SummarizeRequest(text=text, length=word)
+
+    def cost(self, request: SummarizeRequest) -> float:
+        return max(1.0, len(request.text) / 2_000)  # about one 512-token chunk a unit
 
     def batch_key(self, request: SummarizeRequest) -> tuple[Any, ...]:
         # One generate call has one min/max length: batch only requests that share it.
@@ -146,14 +151,20 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
                 break
             flat = [(i, text) for i, state in active for text in state.pending]
             for first in range(0, len(flat), CHUNKS_PER_GENERATE):
-                part = flat[first : first + CHUNKS_PER_GENERATE]
-                summaries = self._generate(s, [text for _, text in part], requests[0].length)
+                part = [(i, text) for i, text in flat[first : first + CHUNKS_PER_GENERATE]]
+                step = StepBoundary(ctx, sorted({i for i, _ in part}))
+                if step.all_cancelled():
+                    continue
+                summaries = self._generate(s, [text for _, text in part], requests[0].length, step)
+                if step.all_cancelled():  # stopped mid-way: what it wrote is cut short
+                    continue
                 for (i, _), summary in zip(part, summaries, strict=True):
                     states[i].summaries.append(summary)
                     states[i].done += 1
                     ctx.progress(i, states[i].done, states[i].done + _left(states[i]))
-            for _i, state in active:
-                self._next_round(s, state, budget)
+            for i, state in active:
+                if not ctx.cancelled(i):  # a cancelled request's round may be incomplete
+                    self._next_round(s, state, budget)
 
         results: list[SummarizeResult | InferenceError] = []
         for request, state in zip(requests, states, strict=True):
@@ -188,7 +199,9 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
             state.truncated = True
         state.pending = chunks
 
-    def _generate(self, s: Summarizer, texts: list[str], length: str) -> list[str]:
+    def _generate(
+        self, s: Summarizer, texts: list[str], length: str, step: StepBoundary
+    ) -> list[str]:
         """One beam-search ``generate`` call over ``texts``; their summaries, in order."""
         min_new, max_new = LENGTHS[length]
         # Learned position embeddings bound the output too; leave room for the start tokens.
@@ -209,6 +222,7 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
                 num_beams=config.num_beams if (config.num_beams or 1) > 1 else DEFAULT_BEAMS,
                 max_new_tokens=max_new,
                 min_new_tokens=min_new,
+                stopping_criteria=StoppingCriteriaList([step]),
             )
         return [text.strip() for text in s.tokenizer.batch_decode(output, skip_special_tokens=True)]
 

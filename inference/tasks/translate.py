@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSeq2SeqLM
+from transformers import AutoModelForSeq2SeqLM, StoppingCriteriaList
 
 from ..device import Placement
 from ..errors import InferenceError, InvalidInput, JobCancelled
@@ -43,6 +43,7 @@ from .base import (
     looks_like_path,
     reject_unknown,
 )
+from .steps import StepBoundary
 from .translate_pairs import (
     GROUP_PAIRS,
     PairModel,
@@ -159,10 +160,13 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
     name = "translate"
     summary = "Translate text between languages (a chain such as fr>de>en too)."
     max_batch_size = 32
+    long_running = True
 
     def __init__(self, model: str, placement: Placement, settings: InferenceSettings) -> None:
         super().__init__(model, placement, settings)
         self.pairs = parse_pairs(settings.translate_pairs)
+        #: TRANSLATE_ALLOWED_PAIRS: the only pairs users may load (None: all that exist).
+        self.allowed = _parse_allowed(settings.translate_allowed_pairs)
 
     # -- parse --------------------------------------------------------------------
 
@@ -213,12 +217,16 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
                 ]
         raise InvalidInput(
             f"There is no translation model from {language_name(source)} "
-            f"to {language_name(target)}."
+            f"to {language_name(target)}"
+            + (" enabled on this bot." if self.allowed is not None else ".")
         )
 
     def model_for_pair(self, source: str, target: str) -> PairModel | None:
         """The model (Hub id or directory) translating ``source`` -> ``target``, with
-        the target token named for it, or None when no model is known for the pair."""
+        the target token named for it, or None when no model is known for the pair or
+        the pair is not allowed."""
+        if self.allowed is not None and (source, target) not in self.allowed:
+            return None
         if (source, target) in self.pairs:
             return self.pairs[(source, target)]
         model = self.model.format(src=source, tgt=target)
@@ -231,6 +239,9 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             return PairModel(*group) if group else None
         # the operator's own Hub template: loading tells if a pair is missing
         return PairModel(model)
+
+    def cost(self, request: TranslateRequest) -> float:
+        return len(request.steps) * max(1.0, len(request.text) / 500)
 
     def models_for(self, request: TranslateRequest) -> tuple[str, ...]:
         return tuple(dict.fromkeys(step.model for step in request.steps))
@@ -274,7 +285,11 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             live = [i for i in live if not ctx.cancelled(i)]
             if not live:
                 break
-            outputs = self._translate(models[step.model], [texts[i] for i in live], step)
+            boundary = StepBoundary(ctx, live)
+            outputs = self._translate(models[step.model], [texts[i] for i in live], step, boundary)
+            if boundary.all_cancelled():
+                live = []
+                break
             for i, output in zip(live, outputs, strict=True):
                 texts[i] = output
                 stages[i].append(TranslationStage(step.source, step.target, output, step.model))
@@ -292,7 +307,9 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             )
         return results
 
-    def _translate(self, mt: Translator, texts: Sequence[str], step: Step) -> list[str]:
+    def _translate(
+        self, mt: Translator, texts: Sequence[str], step: Step, boundary: StepBoundary
+    ) -> list[str]:
         """Translate whole texts: split into lines and chunks that fit the model, run
         them (the longest together, to pad little), and join them back."""
         token = target_token(mt.language_tokens, step.target, step.token, step.model)
@@ -315,9 +332,11 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
         order = sorted(range(len(chunks)), key=lambda i: lengths[i], reverse=True)
         translated = [""] * len(chunks)
         for start in range(0, len(order), MAX_ROWS):
+            if boundary.all_cancelled():
+                break
             rows = order[start : start + MAX_ROWS]
             batch = [prefix + chunks[i] for i in rows]
-            for i, output in zip(rows, self._generate(mt, batch), strict=True):
+            for i, output in zip(rows, self._generate(mt, batch, boundary), strict=True):
                 translated[i] = output
 
         space = "" if step.target in UNSPACED else " "
@@ -326,7 +345,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             for lines in layout
         ]
 
-    def _generate(self, mt: LoadedModel, chunks: list[str]) -> list[str]:
+    def _generate(self, mt: LoadedModel, chunks: list[str], step: StepBoundary) -> list[str]:
         inputs = mt.tokenizer(
             chunks,
             padding=True,
@@ -343,7 +362,26 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
         # a model forcing EOS at its last step (Marian does) forces it past every row's
         # cut, alone or batched.
         with torch.inference_mode():
-            output = mt.model.generate(**inputs, max_new_tokens=max(bounds) + 1, max_length=None)
+            output = mt.model.generate(
+                **inputs,
+                max_new_tokens=max(bounds) + 1,
+                max_length=None,
+                stopping_criteria=StoppingCriteriaList([step]),
+            )
         # +1: the decoder's start token comes first
         rows = [row[: bound + 1] for row, bound in zip(output, bounds, strict=True)]
         return [text.strip() for text in mt.tokenizer.batch_decode(rows, skip_special_tokens=True)]
+
+
+def _parse_allowed(raw: str) -> frozenset[tuple[str, str]] | None:
+    """TRANSLATE_ALLOWED_PAIRS ("en-fr, fr-en") as (source, target) tuples; None when unset."""
+    if not raw.strip():
+        return None
+    allowed = set()
+    for item in raw.split(","):
+        pair = pair_key(item)
+        if pair is None:
+            log.warning("TRANSLATE_ALLOWED_PAIRS: ignoring %r (want en-fr)", item.strip())
+            continue
+        allowed.add(pair)
+    return frozenset(allowed)

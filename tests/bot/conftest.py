@@ -19,7 +19,7 @@ from tests.fakediscord import FakeDiscord
 BotFactory = Callable[..., Awaitable[PipelineBot]]
 
 
-def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
+def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, Any]:
     """``<task>_model`` settings pointing at the tiny models that exist for each task."""
     names = {
         "sentiment": "sentiment",
@@ -31,8 +31,13 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, str]:
         "imagine": "imagine",
         "generate": "generate",  # the tiny GPT-2; tests of chat models pass "chat"
     }
-    settings = {f"{task}_model": str(tiny_models[key]) for task, key in names.items()}
+    settings: dict[str, Any] = {
+        f"{task}_model": str(tiny_models[key]) for task, key in names.items()
+    }
     settings["translate_model"] = f"{tiny_models['translate']}/opus-mt-{{src}}-{{tgt}}"
+    # every language reads the tiny model (the defaults for Korean and the rest are Hub ids)
+    tiny = settings["sentiment_model"]
+    settings["sentiment_models"] = {"ko": tiny, "*": tiny}
     return settings
 
 
@@ -41,20 +46,21 @@ async def start_bot(
     fake_discord: FakeDiscord, tiny_models: dict[str, Path], tmp_path: Path
 ) -> AsyncIterator[BotFactory]:
     """``await start_bot(**settings)`` starts a PipelineBot against the fake Discord;
-    commands are synced to the fake guild, as with DEV_GUILD_ID."""
+    commands are synced to the fake guild, as with DEV_GUILD_ID. Its store is a fresh
+    SQLite file under the test's ``tmp_path`` (bots started again share it)."""
 
     async def start(**overrides: Any) -> PipelineBot:
         values: dict[str, Any] = {
             "discord_token": "fake-token",
             "dev_guild_id": fake_discord.guild.id,
             "max_wait_ms": 1,
-            "data_dir": tmp_path / "bot-data",  # a fresh one: the first start syncs
+            "data_dir": tmp_path / "data",  # a fresh one: the first start syncs
             **tiny_model_settings(tiny_models),
         }
         values.update(overrides)
         settings = BotSettings(_env_file=None, **values)
         bot = PipelineBot(settings, service=InferenceService(settings), guild_ready_timeout=0.05)
-        await fake_discord.connect(bot, token="fake-token")
+        await fake_discord.connect(bot, token=settings.discord_token.get_secret_value())
         return bot
 
     yield start

@@ -21,7 +21,8 @@ async def test_sentiment_defers_then_shows_label_score_and_bar(
     assert inter.response_time is not None and inter.response_time < 3
     embed = message.embeds[0]
     assert embed["title"] == "Sentiment"
-    assert "POSITIVE" in embed["description"] or "NEGATIVE" in embed["description"]
+    assert embed["description"].startswith(("**Positive**", "**Neutral**", "**Negative**"))
+    assert embed["footer"]["text"].endswith(" · sentiment")  # the model, never its path
     assert "%" in embed["description"] and "█" in embed["description"]
     assert "> I love this bot" in embed["description"]
 

@@ -124,6 +124,9 @@ class FakeChannel:
     type: int = 0
     position: int = 0
     topic: str | None = None
+    #: What the bot may do here (None: ``BOT_PERMISSIONS``); posting without
+    #: send_messages is refused with 403, as Discord does.
+    bot_permissions: int | None = None
 
     def payload(self) -> dict[str, Any]:
         """The channel object."""

@@ -1333,6 +1333,11 @@ class FakeDiscord:
         self, record: RequestRecord, params: dict[str, str]
     ) -> dict[str, Any]:
         channel = self._channel(params)
+        allowed = discord.Permissions(
+            BOT_PERMISSIONS if channel.bot_permissions is None else channel.bot_permissions
+        )
+        if not (allowed.view_channel and allowed.send_messages):
+            raise DiscordError(403, 50013, "Missing Permissions")
         message = self._new_message(
             channel,
             record.json or {},

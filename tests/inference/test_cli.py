@@ -27,7 +27,8 @@ def test_run_sentiment_prints_one_json_object(tiny_models: dict[str, Path]) -> N
     done = cli("run", "sentiment", "I love this", "--model", str(tiny_models["sentiment"]))
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["label"] in {"POSITIVE", "NEGATIVE"}
+    assert data["label"] in {"negative", "neutral", "positive"}
+    assert data["model_label"] in {"POSITIVE", "NEGATIVE"}
     assert 0.5 <= data["score"] <= 1
     assert len(data["scores"]) == 1
 

@@ -22,6 +22,7 @@ from PIL import Image
 from inference import InferenceService, InferenceSettings, InvalidInput, JobCancelled
 from inference.device import Placement
 from inference.images import encode_png, fit_png, png_text, slug
+from inference.tasks.base import NullContext
 from inference.tasks.imagine import ImagineRequest, ImagineResult, ImagineTask
 from tests.inference.test_cli import cli
 
@@ -48,13 +49,17 @@ def loaded(tiny_models: dict[str, Path]) -> tuple[ImagineTask, dict[str, Any]]:
     return task, {model: task.load(model)}
 
 
-class RecordingContext:
-    """A BatchContext that records progress and cancels a request after ``cancel_after``
-    reported steps."""
+class RecordingContext(NullContext):
+    """A BatchContext that records progress and step boundaries, and cancels a request
+    after ``cancel_after`` reported steps."""
 
     def __init__(self, cancel_after: int | None = None) -> None:
         self.calls: list[tuple[int, int, int]] = []
+        self.checkpoints = 0
         self.cancel_after = cancel_after
+
+    def checkpoint(self) -> None:
+        self.checkpoints += 1
 
     def progress(self, index: int, done: int, total: int) -> None:
         self.calls.append((index, done, total))
@@ -188,6 +193,7 @@ def test_progress_reports_every_step(loaded: tuple[ImagineTask, dict[str, Any]])
     [result] = task.run_batch(models, [request], ctx)
     assert isinstance(result, ImagineResult)
     assert ctx.calls == [(0, 1, 3), (0, 2, 3), (0, 3, 3)]
+    assert ctx.checkpoints == 3  # the device may change hands after every step
 
 
 def test_cancel_stops_at_the_next_step(loaded: tuple[ImagineTask, dict[str, Any]]) -> None:

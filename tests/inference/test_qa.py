@@ -191,12 +191,48 @@ def test_no_answer_when_the_null_score_wins(task_and_model: tuple[QaTask, Loaded
     check_span(result, OBAMA)
 
 
-def test_no_answer_below_the_minimum_score(task_and_model: tuple[QaTask, LoadedModel]) -> None:
-    task, qa = task_and_model  # random weights: every span is a long shot
-    (result,) = run(task, qa, {"question": "Who was the 44th president?", "context": OBAMA})
-    assert result.score < task.settings.qa_min_score
-    assert result.answerable is False
-    assert "No confident answer" in result.note
+class GradedModel(PointingModel):
+    """Like PointingModel, with start and end logits of ``logit`` on the target span:
+    the span's score P(start) * P(end) grows with ``logit``, so a search finds the
+    logit that puts it just under or just over a threshold."""
+
+    def __init__(self, target: list[int], logit: float) -> None:
+        super().__init__(target)
+        self.logit = logit
+
+    def __call__(self, input_ids: torch.Tensor, **kwargs: Any) -> SimpleNamespace:
+        out = super().__call__(input_ids, **kwargs)
+        out.start_logits[out.start_logits > 0] = self.logit
+        out.end_logits[out.end_logits > 0] = self.logit
+        return out
+
+
+@pytest.mark.parametrize("side", [0.9, 1.1])
+def test_the_minimum_score_is_the_line_between_answer_and_no_answer(
+    task_and_model: tuple[QaTask, LoadedModel], side: float
+) -> None:
+    task, qa = task_and_model
+    target = qa.tokenizer("Obama", add_special_tokens=False)["input_ids"]
+    question = {"question": "Who was the 44th president?", "context": OBAMA}
+
+    def answer_at(logit: float) -> Any:
+        qa.model = GradedModel(target, logit)
+        (result,) = run(task, qa, question)
+        return result
+
+    wanted = task.settings.qa_min_score * side
+    low, high = 0.0, 20.0  # the span's score rises with its logit: bisect to `wanted`
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if answer_at(middle).score < wanted else (low, middle)
+    result = answer_at((low + high) / 2)
+    assert result.score == pytest.approx(wanted, rel=0.01)
+    assert "Obama" in result.answer
+    if side < 1:
+        assert result.answerable is False
+        assert "No confident answer" in result.note
+    else:
+        assert result.answerable is True
 
 
 # -- command line ----------------------------------------------------------------------

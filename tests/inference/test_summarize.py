@@ -128,6 +128,42 @@ def test_cancelled_request_stops(task: SummarizeTask) -> None:
     assert isinstance(outcome, JobCancelled)
 
 
+class CancelAfterTokens(NullContext):
+    """Cancels the request once ``tokens`` step boundaries (generated tokens) passed."""
+
+    def __init__(self, tokens: int) -> None:
+        self.tokens = tokens
+        self.checkpoints = 0
+
+    def checkpoint(self) -> None:
+        self.checkpoints += 1
+
+    def cancelled(self, index: int) -> bool:
+        return self.checkpoints >= self.tokens
+
+
+def test_cancel_in_the_middle_of_a_round_stops_generating(task: SummarizeTask) -> None:
+    loaded = task.load(task.model)
+    decoder_calls = 0
+
+    def count(*_: object) -> None:
+        nonlocal decoder_calls
+        decoder_calls += 1
+
+    loaded.model.get_decoder().register_forward_hook(count)
+    request = task.parse(text=STORY, length="long")
+    task.run_batch({task.model: loaded}, [request], NullContext())
+    uncancelled = decoder_calls
+
+    decoder_calls = 0
+    ctx = CancelAfterTokens(3)
+    (outcome,) = task.run_batch({task.model: loaded}, [request], ctx)
+    assert isinstance(outcome, JobCancelled)
+    # one beam-search round writes many tokens; the cancel stopped it after the third
+    assert uncancelled > 20
+    assert decoder_calls <= 4
+
+
 def test_split_by_tokens_keeps_sentences_whole(task: SummarizeTask) -> None:
     tokenizer = task.load(task.model).tokenizer
     chunks = split_by_tokens(tokenizer, STORY, 50)  # every sentence fits in 50 tokens

@@ -1,0 +1,460 @@
+"""One task's queue: jobs in fair order, gathered into batches, run on the shared device.
+
+How a request flows through its lane::
+
+    submit -> Job (fair tag from the service's FairClock) -> the lane's queue
+      -> the dispatcher waits MAX_WAIT_MS for company, then takes the fairest job and
+         the queued jobs that may share its batch (equal batch keys)
+      -> the batch's models are acquired from the ModelCache (loaded if missing, pinned)
+      -> the batch waits its turn at the DeviceGate, runs in a worker thread
+         (long work hands the device to short batches between steps)
+      -> each job gets its result; the user's slot is freed once the worker let go.
+
+A batch whose models must be loaded first does not hold up the lane: the next batch,
+whose models are loaded, is taken while the load goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import Busy, InferenceError, JobCancelled, JobTimeout
+from .jobs import JobState, JobUpdate
+from .results import Result
+from .scheduling import Ticket
+from .tasks.base import Task
+
+if TYPE_CHECKING:
+    from .service import InferenceService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_batch_size: int
+    max_wait_ms: float
+    max_queue: int
+    #: Seconds a job may run, counted from when it starts running.
+    timeout_s: float
+    #: Seconds a job may wait in the queue (and for its model) before it starts.
+    queue_timeout_s: float
+
+
+class Job:
+    """A handle on one submitted request: its state, queue position, progress, result."""
+
+    _ids = itertools.count()
+
+    def __init__(self, lane: Lane, request: Any, user: Hashable | None) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.task = lane.task.name
+        self.request = request
+        self.user = user
+        self.state = JobState.QUEUED
+        self.progress: tuple[int, int] | None = None
+        self.created_at = time.monotonic()
+        self.started_at: float | None = None
+        self.seq = next(self._ids)
+        #: Estimated device seconds, and the fair tag the lane orders by.
+        self.cost_s = lane.estimate(request)
+        self.tag = 0.0
+        self._lane = lane
+        self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._future.add_done_callback(_consume_exception)
+        self._changed = asyncio.Event()
+        self._released = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def position(self) -> int | None:
+        """How many queued requests of the same task run before this one (None once started)."""
+        return self._lane.position_of(self) if self.state is JobState.QUEUED else None
+
+    @property
+    def done(self) -> bool:
+        return self.state.finished
+
+    def snapshot(self) -> JobUpdate:
+        return JobUpdate(
+            self.state, self.position, self.progress, time.monotonic() - self.created_at
+        )
+
+    def cancel(self) -> bool:
+        """Cancel the job: a queued job leaves the queue; a running one stops at its
+        task's next check (a step, a token, a chunk group). Returns False when the job
+        had already finished."""
+        if self.done:
+            return False
+        self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
+        return True
+
+    async def result(self) -> Result:
+        """Wait for the result; raises the job's ``InferenceError`` when it failed."""
+        return await asyncio.shield(self._future)
+
+    async def finished(self, timeout: float | None = None) -> bool:
+        """Wait until the job has finished, at most ``timeout`` seconds; True if it has."""
+        await asyncio.wait({self._future}, timeout=timeout)
+        return self.done
+
+    async def released(self) -> None:
+        """Wait until no worker holds the job any more (after it finished or was
+        cancelled, the batch it ran in has stopped): its user's slot is free then."""
+        await self._released.wait()
+
+    async def updates(self) -> AsyncIterator[JobUpdate]:
+        """Yield a snapshot now and after every change, until the job has finished."""
+        while True:
+            self._changed.clear()
+            snapshot = self.snapshot()
+            yield snapshot
+            if snapshot.state.finished:
+                return
+            await self._changed.wait()
+
+    # -- used by the lane and the service ----------------------------------------------
+
+    def _notify(self) -> None:
+        self._changed.set()
+
+    def _set_state(self, state: JobState) -> None:
+        if not self.done:
+            self.state = state
+            self._notify()
+
+    def _set_progress(self, done: int, total: int) -> None:
+        if not self.done:
+            self.progress = (done, total)
+            self._notify()
+
+    def _start_running(self) -> None:
+        """The job's batch holds the device: the queue's time limit (which covers
+        waiting for a model too) ends, and its run time limit starts."""
+        if not self.done:
+            self.started_at = time.monotonic()
+            self._set_timer(self._lane.limits.timeout_s, running=True)
+            self._set_state(JobState.RUNNING)
+
+    def _set_timer(self, seconds: float, *, running: bool) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(seconds, self._expire, seconds, running)
+
+    def _expire(self, seconds: float, running: bool) -> None:
+        if running:
+            error = JobTimeout(f"The request took longer than {seconds:.0f} s and was stopped.")
+        else:
+            error = JobTimeout(
+                f"The request waited more than {seconds:.0f} s in the queue; the bot is "
+                "very busy, please try again later."
+            )
+        self._finish(JobState.FAILED, error=error)
+
+    def _finish(
+        self, state: JobState, result: Result | None = None, error: BaseException | None = None
+    ) -> None:
+        if self.done:
+            return
+        self.state = state
+        if self._timer is not None:
+            self._timer.cancel()
+        if error is not None:
+            self._future.set_exception(error)
+        else:
+            self._future.set_result(result)  # type: ignore[arg-type]
+        self._lane.forget(self)
+        self._notify()
+
+    def _release(self) -> None:
+        if not self._released.is_set():
+            self._released.set()
+            self._lane.service._slot_free(self)
+
+
+def _consume_exception(future: asyncio.Future[Any]) -> None:
+    # A job nobody awaits (its user left) must not log "exception was never retrieved".
+    if not future.cancelled():
+        future.exception()
+
+
+class BatchRun:
+    """The BatchContext a running batch sees; called from its worker thread."""
+
+    def __init__(
+        self, lane: Lane, jobs: Sequence[Job], ticket: Ticket, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._lane = lane
+        self._jobs = jobs
+        self._ticket = ticket
+        self._loop = loop
+
+    def progress(self, index: int, done: int, total: int) -> None:
+        # The loop is closed when the service shut down under a running batch; the batch
+        # must still end normally (its results are discarded).
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._jobs[index]._set_progress, done, total)
+
+    def cancelled(self, index: int) -> bool:
+        return self._jobs[index].done
+
+    def checkpoint(self) -> None:
+        if self._lane.task.long_running:
+            self._lane.service.gate.checkpoint(self._ticket)
+
+
+class Lane:
+    """The queue and batch dispatcher of one task."""
+
+    def __init__(self, service: InferenceService, task: Task[Any, Any], limits: Limits) -> None:
+        self.service = service
+        self.task = task
+        self.limits = limits
+        self.queue: list[Job] = []
+        #: Jobs taken into batches: loading their models, waiting for the device, running.
+        self.active: list[Job] = []
+        #: Device seconds per unit of ``task.cost()``: a moving average, for fair tags
+        #: and "retry in" hints.
+        self.seconds_per_cost = 1.0
+        self._batches: set[asyncio.Task[None]] = set()
+        #: Batches whose models are loaded, waiting for the device or running. Past
+        #: ``_ready_limit`` the lane gathers its next batch rather than taking it. Short
+        #: tasks keep more batches waiting at the device, so that requests arriving while
+        #: one batch waits out a long job's step are at the device by the time it is
+        #: lent, rather than a step later.
+        self._ready_batches = 0
+        self._ready_limit = 1 if task.long_running else 3
+        self._wakeup = asyncio.Event()
+        self._dispatcher = asyncio.create_task(self._dispatch(), name=f"lane-{task.name}")
+
+    # -- queue ----------------------------------------------------------------------
+
+    def estimate(self, request: Any) -> float:
+        return self.task.cost(request) * self.seconds_per_cost
+
+    def fair_order(self) -> list[Job]:
+        """Queued jobs in the order they will run: by fair tag, then by arrival."""
+        return sorted(self.queue, key=lambda job: (job.tag, job.seq))
+
+    def position_of(self, job: Job) -> int | None:
+        try:
+            return self.fair_order().index(job)
+        except ValueError:
+            return None
+
+    def add(self, job: Job) -> None:
+        if len(self.queue) >= self.limits.max_queue:
+            raise Busy(
+                f"The {self.task.name} queue is full; try again in about "
+                f"{self.retry_after():.0f} s.",
+                retry_after=self.retry_after(),
+            )
+        job.tag = self.service.clock.stamp(job.user, job.cost_s)
+        job._set_timer(self.limits.queue_timeout_s, running=False)
+        self.queue.append(job)
+        self._wakeup.set()
+        self._notify_queued()
+
+    def forget(self, job: Job) -> None:
+        """A job finished. A queued one leaves the queue (its user's next request takes
+        its place in the fair order) and frees its user's slot at once; one in a batch
+        frees it when the batch has stopped."""
+        if job in self.queue:
+            self.queue.remove(job)
+            self.service.clock.withdraw(job.user, job.tag, job.cost_s)
+            self._notify_queued()
+        if job not in self.active:
+            job._release()
+
+    def retry_after(self) -> float:
+        batches_ahead = math.ceil((len(self.queue) + 1) / self.limits.max_batch_size)
+        return max(1.0, batches_ahead * self.seconds_per_cost)
+
+    def _notify_queued(self) -> None:
+        for job in self.queue:
+            job._notify()
+
+    # -- dispatch -------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while True:
+            while not self._takeable():
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            await self._gather_window()
+            batch = self._take_batch()
+            if batch is None:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            ready = self._models_ready(batch[0])
+            self._ready_batches += ready  # counted before the next look at the queue
+            run = asyncio.create_task(self._run(batch, ready), name=f"batch-{self.task.name}")
+            self._batches.add(run)
+            run.add_done_callback(self._batches.discard)
+
+    def _takeable(self) -> bool:
+        """Whether a batch could be taken now: jobs wait, and either no batch with loaded
+        models is in flight or some job needs a model that is not loaded yet."""
+        return bool(self.queue) and (
+            self._ready_batches < self._ready_limit or self._first_missing() is not None
+        )
+
+    def _models_ready(self, job: Job) -> bool:
+        return all((self.task.name, m) in self.service.models for m in self._models(job))
+
+    def _models(self, job: Job) -> tuple[str, ...]:
+        return self.task.models_for(job.request)
+
+    def _first_missing(self) -> Job | None:
+        """The fairest queued job whose models are not loaded and not being loaded."""
+        for job in self.fair_order():
+            keys = [(self.task.name, m) for m in self._models(job)]
+            if not all(k in self.service.models or self.service.models.loading(k) for k in keys):
+                return job
+        return None
+
+    async def _gather_window(self) -> None:
+        """Wait up to max_wait_ms for more requests, unless a full batch is already here."""
+        deadline = time.monotonic() + self.limits.max_wait_ms / 1000
+        while len(self.queue) < self.limits.max_batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+
+    def _take_batch(self) -> list[Job] | None:
+        """The fairest job that can go now, with the queued jobs that may share its batch:
+        a job whose models are loaded (when no such batch is in flight), else one whose
+        models must be loaded (its batch loads them while the lane goes on)."""
+        order = self.fair_order()
+        if not order:
+            return None
+        first = None
+        if self._ready_batches < self._ready_limit:
+            first = next((job for job in order if self._models_ready(job)), None)
+        if first is None:
+            first = self._first_missing()
+        if first is None:
+            return None
+        key = self.task.batch_key(first.request)
+        batch = [job for job in order if self.task.batch_key(job.request) == key]
+        batch = batch[: self.limits.max_batch_size]
+        for job in batch:
+            self.queue.remove(job)
+            self.active.append(job)
+            job._set_state(JobState.LOADING)
+        self.service.clock.advance(min(job.tag for job in batch))
+        self._notify_queued()
+        return batch
+
+    async def _run(self, batch: list[Job], ready: bool) -> None:
+        """Acquire the batch's models (``ready``: they were loaded when it was taken),
+        run it on the device, and hand each job its outcome."""
+        keys = [(self.task.name, m) for m in self._models(batch[0])]
+        acquired = False
+        try:
+            models = await self.service._acquire_models(self.task, keys)
+            acquired = True
+            if not ready:  # loaded now: it waits for the device like any ready batch
+                self._ready_batches += 1
+                ready = True
+            await self._run_on_device(batch, {model_id: m for (_, model_id), m in models.items()})
+        except Exception as exc:  # a model that cannot load, or a bug: never kill the lane
+            if not isinstance(exc, InferenceError):
+                log.exception("batch of %s failed", self.task.name)
+            for job in batch:
+                job._finish(JobState.FAILED, error=exc)
+        finally:
+            if acquired:
+                await self.service.models.release(keys)
+            for job in batch:
+                self.active.remove(job)
+                job._release()
+            self._ready_batches -= ready
+            self._wakeup.set()
+
+    async def _run_on_device(self, batch: list[Job], models: Mapping[str, Any]) -> None:
+        batch = [job for job in batch if not job.done]  # cancelled while loading
+        if not batch:
+            return
+        ticket = Ticket(min(job.tag for job in batch), long=self.task.long_running)
+        outcomes = await self.service._in_thread(self._run_isolated, models, batch, ticket)
+        seconds = ticket.used_s
+        cost = sum(self.task.cost(job.request) for job in batch)
+        if cost > 0:
+            self.seconds_per_cost = 0.8 * self.seconds_per_cost + 0.2 * seconds / cost
+        for job, outcome in zip(batch, outcomes, strict=True):
+            self.service.clock.charge(job.user, job.cost_s, seconds / len(batch))
+            if isinstance(outcome, BaseException):
+                job._finish(JobState.FAILED, error=outcome)
+            else:
+                job._finish(JobState.DONE, result=outcome)
+
+    def _run_isolated(
+        self, models: Mapping[str, Any], batch: list[Job], ticket: Ticket
+    ) -> list[Any]:
+        """Hold the device and run the batch; when it raises as a whole, run its requests
+        one by one so that one bad request fails alone. Runs in a worker thread."""
+        loop = self.service._loop
+        assert loop is not None
+        gate = self.service.gate
+        gate.acquire(ticket)
+        try:
+            with contextlib.suppress(RuntimeError):  # the loop closed under us
+                loop.call_soon_threadsafe(_mark_running, batch)
+            try:
+                requests = [job.request for job in batch]
+                return self.task.run_batch(models, requests, BatchRun(self, batch, ticket, loop))
+            except Exception as exc:
+                if len(batch) == 1:
+                    return [exc]
+                log.warning(
+                    "batch of %d %s requests failed; retrying one by one",
+                    len(batch),
+                    self.task.name,
+                    exc_info=True,
+                )
+            outcomes: list[Any] = []
+            for job in batch:
+                if job.done:  # cancelled or timed out meanwhile: no need to run it again
+                    outcomes.append(JobCancelled("The request was cancelled."))
+                    continue
+                try:
+                    run = BatchRun(self, [job], ticket, loop)
+                    outcomes += self.task.run_batch(models, [job.request], run)
+                except Exception as exc:
+                    outcomes.append(exc)
+            return outcomes
+        finally:
+            gate.release(ticket)
+
+    async def close(self, grace_s: float) -> None:
+        """Cancel every job, then give running batches ``grace_s`` seconds to stop."""
+        self._dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._dispatcher
+        for job in [*self.queue, *self.active]:
+            job._finish(JobState.CANCELLED, error=JobCancelled("The service is shutting down."))
+        if self._batches:
+            await asyncio.wait(self._batches, timeout=grace_s)
+        for run in self._batches:
+            run.cancel()
+        self.queue.clear()
+
+
+def _mark_running(batch: Sequence[Job]) -> None:
+    for job in batch:
+        job._start_running()
