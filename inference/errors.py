@@ -59,3 +59,14 @@ class JobTimeout(InferenceError):
 
 class JobCancelled(InferenceError):
     """The job was cancelled before it finished."""
+
+
+def short_reason(exc: BaseException) -> str:
+    """One line from a library's (often very long) error message, for a load that failed."""
+    text = str(exc).strip() or type(exc).__name__
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    if "offline" in text.lower() or "couldn't connect" in text.lower():
+        first = "not found locally and the Hugging Face Hub cannot be reached"
+    elif "is not a local folder and is not a valid model identifier" in text:
+        first = "no such model on the Hugging Face Hub"
+    return first if len(first) <= 200 else first[:197] + "..."
