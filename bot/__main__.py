@@ -18,7 +18,7 @@ from pydantic_settings import SettingsError
 from inference.cli import settings_error
 from store import Store, StoreError
 
-from .client import PipelineBot
+from .client import PipelineBot, create_bot
 from .settings import BotSettings
 
 log = logging.getLogger("bot")
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _serve(settings: BotSettings) -> None:
     # the store first: a database that cannot be used stops the bot before it logs in
-    bot = PipelineBot(settings, store=await Store.open(settings.data_dir))
+    bot = create_bot(settings, store=await Store.open(settings.data_dir))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers

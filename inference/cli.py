@@ -5,6 +5,7 @@
     python -m inference tasks
     python -m inference download [TASK ...]   # see operate.py
     python -m inference check [TASK ...]
+    python -m inference serve [--host 127.0.0.1] [--port 8765]
 
 Options after the task are the slash command's options (``--context``, ``--target``,
 ``--labels``...); a flag without a value means "yes". Exit status: 0 on success, 2 with
@@ -50,9 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("tasks", help="list the tasks and their models")
     operate.add_commands(commands)  # download, check
 
+    from .server import runner as server_runner  # the HTTP server (inference/server/)
+
+    server_runner.add_arguments(commands.add_parser("serve", help="serve the HTTP API"))
+
     args, extra = parser.parse_known_args(argv)
     if args.command in operate.COMMANDS:
         return operate.main(args, extra)
+    if args.command == "serve":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            return server_runner.main(args, InferenceSettings())
+        except (ValidationError, SettingsError) as exc:
+            print(f"error: {settings_error(exc)}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "tasks":
         try:
             settings = InferenceSettings()

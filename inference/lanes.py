@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import metrics
 from .errors import Busy, InferenceError, JobCancelled, JobTimeout
 from .jobs import JobState, JobUpdate
 from .results import Result
@@ -417,6 +418,7 @@ class Lane:
         if not batch:
             return
         ticket = Ticket(min(job.tag for job in batch), long=self.task.long_running)
+        metrics.batch_ran(self.task.name, len(batch))
         outcomes = await self.service._in_thread(self._run_isolated, models, batch, ticket)
         seconds = ticket.used_s
         cost = sum(self.task.cost(job.request) for job in batch)

@@ -23,6 +23,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from . import metrics
 from .device import Placement, resolve_placement
 from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask, short_reason
 from .jobs import JobState, ServiceStatus
@@ -78,6 +79,8 @@ class InferenceService:
         self.models = ModelCache(
             resolve_budget(self.settings.model_memory_mb, self.placement), self.placement
         )
+        self.models.on_load = lambda key, _size: metrics.model_loaded(key[0])
+        self.models.on_unload = lambda key, _size: metrics.model_unloaded(key[0])
         self.clock = FairClock()
         self.gate = DeviceGate()
         self._executor: ThreadPoolExecutor | None = None

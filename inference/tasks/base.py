@@ -168,6 +168,10 @@ class Task(ABC, Generic[RequestT, ResultT]):
                 outcomes.append(exc)
         return outcomes
 
+    def note_result(self, result: ResultT) -> None:
+        """Take note of a result this task object did not make (an inference server ran
+        it), for what the task reports without a model of its own. Default: nothing."""
+
     # -- shared loading helpers ----------------------------------------------------
 
     def pretrained_kwargs(self) -> dict[str, Any]:
