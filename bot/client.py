@@ -19,6 +19,7 @@ from .errors import report_error
 from .journal import JobJournal
 from .server_config import ServerConfig
 from .settings import BotSettings
+from .sync import sync_commands
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class PipelineBot(commands.Bot):
         self.journal = JobJournal(self)
         self.server_config = ServerConfig(self.settings)
         self.cooldowns = Cooldowns(self.settings)
+        #: ``python -m bot sync``: sync the commands whatever changed, without the service.
+        self.sync_only = False
         #: Command handlers waiting on a job; shutdown lets them tell their users.
         self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents
@@ -95,11 +98,13 @@ class PipelineBot(commands.Bot):
             self.store = await Store.open(self.settings.data_dir)
         self.journal.open(self.store)
         await self.server_config.open(self.store)
-        await self.service.start()
+        if not self.sync_only:  # python -m bot sync: the commands, nothing else
+            await self.service.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.sync_commands()
-        await self.journal.resume_all()  # after the cogs: they register the renderers
+        await self.sync_commands(force=self.sync_only)
+        if not self.sync_only:
+            await self.journal.resume_all()  # after the cogs: they register the renderers
 
     def admit(self, task: str, interaction: discord.Interaction) -> None:
         """Let ``interaction`` run ``task``, or raise the check failure that says why not:
@@ -108,16 +113,20 @@ class PipelineBot(commands.Bot):
         self.server_config.check_enabled(task, interaction)
         self.cooldowns.hit(task, interaction, self.server_config.cooldown(task, interaction))
 
-    async def sync_commands(self) -> None:
-        """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while)."""
-        if self.settings.dev_guild_id:
-            guild = discord.Object(self.settings.dev_guild_id)
+    async def sync_commands(self, *, force: bool = False) -> None:
+        """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while); only
+        when the commands changed since the last sync (see bot/sync.py) or ``force``."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %s", len(synced), guild.id)
+        where = f"to guild {guild.id}" if guild else "globally"
+        count = await sync_commands(
+            self.tree, self.application_id, self.settings.data_dir, guild, force=force
+        )
+        if count is None:
+            log.info("commands unchanged since the last sync %s: not synced", where)
         else:
-            synced = await self.tree.sync()
-            log.info("synced %d global commands", len(synced))
+            log.info("synced %d commands %s", count, where)
 
     async def on_ready(self) -> None:
         assert self.user is not None

@@ -5,8 +5,9 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -28,10 +29,24 @@ class BotSettings(InferenceSettings):
     #: /imagine: words or phrases a prompt may not contain (comma-separated; whole words,
     #: any case), refused before anything runs.
     imagine_blocklist: str = ""
+    #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
 
+    EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = InferenceSettings.EMPTY_MEANS_NONE | {
+        "imagine_blocklist"
+    }
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LEVELS)}, not {value!r}")
+        return level
+
     # -- the store (job journal, per-server settings) ------------------------------------
-    #: Where the bot keeps what must outlive a restart (an SQLite file).
+    #: Where the bot keeps what must outlive a restart (an SQLite file, and the last
+    #: command sync: bot/sync.py).
     data_dir: Path = Path("./data")
     #: Finished jobs stay in the journal this long before they are pruned.
     journal_keep_hours: float = Field(default=24.0, gt=0)
@@ -71,3 +86,7 @@ class BotSettings(InferenceSettings):
             return [int(part) for part in self.shard_ids.split(",") if part.strip()]
         except ValueError:
             raise ValueError("SHARD_IDS must be comma-separated numbers, such as 0,1") from None
+
+
+#: The LOG_LEVEL values (logging's own level names).
+_LEVELS = tuple(logging.getLevelName(n) for n in (10, 20, 30, 40, 50))

@@ -29,6 +29,7 @@ from inference.tasks.imagine import (
     MIN_STEPS,
     ImagineResult,
 )
+from inference.tasks.imagine_family import TURBO_MAX_STEPS, family_of
 
 PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
 STEPS = app_commands.Range[int, MIN_STEPS, MAX_STEPS]
@@ -52,7 +53,8 @@ class Imagine(PipelineCog):
     @app_commands.describe(
         prompt=f"What to draw (up to {MAX_PROMPT_CHARS} characters)",
         negative=f"What to keep out of the image (up to {MAX_PROMPT_CHARS} characters)",
-        steps=f"Denoising steps, {MIN_STEPS} to {MAX_STEPS} (default: the model's own)",
+        steps=f"Denoising steps, {MIN_STEPS} to {MAX_STEPS}, turbo models {MIN_STEPS} to "
+        f"{TURBO_MAX_STEPS} (default: the model's own)",
         seed=f"0 to {MAX_SEED}; the same seed and prompt give the same image (default: random)",
         size=f"Width x height like 512x768: multiples of 8, from {MIN_SIDE} to this bot's limit "
         "(default: the model's size)",
@@ -76,7 +78,8 @@ class Imagine(PipelineCog):
     async def size_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return size_choices(current, self.bot.settings.imagine_max_size)
+        settings = self.bot.settings
+        return size_choices(current, family_of(settings.imagine_model, settings).max_side)
 
     async def make(self, interaction: discord.Interaction, **inputs: Any) -> None:
         """Check the prompt and the channel, then run the job with a Cancel button and

@@ -99,7 +99,9 @@ def footer_line(result: GenerateResult, max_tokens: int) -> str:
     """``🎲 Seed 42 · 🌡️ Temperature 0.7 · 120 tokens (max 120) · stopped at max_tokens``."""
     parts = [f"🎲 Seed {result.seed}"] if result.seed is not None else []
     greedy = " (greedy: always the same text)" if result.temperature == 0 else ""
-    parts.append(f"🌡️ Temperature {result.temperature:g}{greedy}")
+    own = " (the model's own)" if result.sampling == "model" else ""
+    nucleus = f", top-p {result.top_p:g}" if result.temperature and result.top_p < 1 else ""
+    parts.append(f"🌡️ Temperature {result.temperature:g}{own}{greedy}{nucleus}")
     parts.append(f"{result.tokens} tokens (max {max_tokens})")
     parts.append(_FINISH.get(result.finish_reason, result.finish_reason))
     if result.truncated:

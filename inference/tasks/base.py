@@ -384,58 +384,6 @@ def length_sorted_passes(lengths: Sequence[int], max_tokens: int | None) -> list
     return passes
 
 
-#: Where a sentence ends: after . ! ? (and closing quotes or brackets) and the spaces
-#: that follow, or at a line break.
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*\s+|\n\s*")
-
-
-def split_by_tokens(tokenizer: Any, text: str, max_tokens: int) -> list[str]:
-    """Split ``text`` into chunks of at most ``max_tokens`` tokens (special tokens not
-    counted), between sentences where possible; a longer sentence is cut between tokens
-    (fast tokenizers) or words (slow ones). Pieces counted alone may differ from the
-    joined chunk by a token per sentence: leave a margin, and truncate when encoding."""
-    cuts = [m.end() for m in _SENTENCE_END.finditer(text)]
-    bounds = zip([0, *cuts], [*cuts, len(text)], strict=True)
-    sentences = [text[a:b] for a, b in bounds if text[a:b].strip()]
-    counts = tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
-    chunks: list[str] = []
-    current: list[str] = []
-    used = 0
-    for sentence, ids in zip(sentences, counts, strict=True):
-        if used + len(ids) > max_tokens and current:
-            chunks.append("".join(current))
-            current, used = [], 0
-        if len(ids) > max_tokens:
-            chunks += _cut_sentence(tokenizer, sentence, max_tokens)
-        else:
-            current.append(sentence)
-            used += len(ids)
-    if current:
-        chunks.append("".join(current))
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
-
-
-def _cut_sentence(tokenizer: Any, sentence: str, max_tokens: int) -> list[str]:
-    """Cut one over-long sentence into pieces of at most ``max_tokens`` tokens."""
-    if getattr(tokenizer, "is_fast", False):
-        offsets = tokenizer(
-            sentence, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )["offset_mapping"]
-        starts = [offsets[i][0] for i in range(0, len(offsets), max_tokens)]
-        starts[0] = 0
-        return [sentence[a:b] for a, b in zip(starts, [*starts[1:], len(sentence)], strict=True)]
-    # No offsets: halve by words until every piece fits (a single word always stays whole).
-    words = sentence.split(" ")
-    if len(words) == 1:
-        return [sentence]
-    pieces = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])]
-    out: list[str] = []
-    for piece in pieces:
-        fits = len(tokenizer(piece, add_special_tokens=False)["input_ids"]) <= max_tokens
-        out += [piece + " "] if fits else _cut_sentence(tokenizer, piece, max_tokens)
-    return out
-
-
 @dataclass
 class LabelScore(Result):
     label: str
