@@ -271,9 +271,9 @@ def test_a_bad_sentiment_models_setting_is_one_line_at_start_up(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SENTIMENT_MODELS", '{"kr": "some/model"}')
-    assert bot_main() == 2
+    assert bot_main([]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "sentiment_models" in line and "Did you mean ko (Korean)" in line
+    assert "SENTIMENT_MODELS" in line and "Did you mean ko (Korean)" in line
     monkeypatch.setenv("SENTIMENT_MODELS", "{not json")
     done = cli("run", "sentiment", "hi")
     assert done.returncode == 2
