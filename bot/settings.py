@@ -30,6 +30,11 @@ class BotSettings(InferenceSettings):
     imagine_blocklist: str = ""
     log_level: str = "INFO"
 
+    # -- /story ------------------------------------------------------------------------
+    #: /story: words or phrases that premises, turns, memory and notes may not contain
+    #: (comma-separated; whole words, any case), refused before anything is saved.
+    story_blocklist: str = ""
+
     # -- the store (job journal, per-server settings) ------------------------------------
     #: Where the bot keeps what must outlive a restart (an SQLite file).
     data_dir: Path = Path("./data")
