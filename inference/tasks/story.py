@@ -24,7 +24,15 @@ from storytelling.prompt import idea_prompt
 
 from ..errors import InferenceError, InvalidInput
 from ..results import Result
-from .base import BatchContext, as_bool, as_float, as_int, clean_text, reject_unknown
+from .base import (
+    BatchContext,
+    as_bool,
+    as_float,
+    as_int,
+    clean_text,
+    printable,
+    reject_unknown,
+)
 from .generate import (
     DEFAULT_TEMPERATURE,
     MAX_NEW_TOKENS,
@@ -201,7 +209,7 @@ class StoryTask(GenerateTask):
         if request.ideas:
             ideas = list(dict.fromkeys(i for i in (clean_idea(d.text) for d in done) if i))
         return StoryResult(
-            text="" if request.ideas else first.text.strip("\n"),
+            text="" if request.ideas else printable(first.text).strip(),
             ideas=ideas,
             form=request.story.form,
             tokens=sum(d.tokens for d in done),
@@ -253,7 +261,7 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)]|idea\s*\d*\s*:)\s*", re.IGNOREC
 def clean_idea(text: str) -> str:
     """The first line of a written idea, without list marks or quotes, at most
     ``MAX_IDEA_CHARS`` (cut at a word)."""
-    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    line = next((ln for ln in printable(text).splitlines() if ln.strip()), "")
     line = _LIST_MARK.sub("", line).strip().strip("\"'“”").strip()
     if len(line) > MAX_IDEA_CHARS:
         line = line[: MAX_IDEA_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
