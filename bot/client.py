@@ -33,6 +33,7 @@ EXTENSIONS = (
     "cogs.imagine",
     "cogs.translate",
     "cogs.generate",
+    "cogs.story",
     "cogs.config",
 )
 

@@ -275,7 +275,25 @@ class Story(PipelineCog):
         ideas: bool = False,
         direction: str = "",
     ) -> None:
-        """The model's turn (``retry``: its last turn again; ``ideas``: three ideas)."""
+        """The model's turn (``retry``: its last turn again; ``ideas``: three ideas).
+        One at a time per story: the story is claimed before anything is awaited, so a
+        flood of clicks gets one turn and short refusals."""
+        if story_id in self.busy:
+            raise Refusal(BUSY)
+        self.busy.add(story_id)
+        try:
+            await self._model_turn(interaction, story_id, retry, ideas, direction)
+        finally:
+            self.busy.discard(story_id)
+
+    async def _model_turn(
+        self,
+        interaction: discord.Interaction,
+        story_id: str,
+        retry: bool,
+        ideas: bool,
+        direction: str,
+    ) -> None:
         self.bot.server_config.check_enabled("story", interaction)
         story = await self.get(story_id)
         user = self.user(interaction)
@@ -286,47 +304,42 @@ class Story(PipelineCog):
             check_continue(
                 self.state(story), user, moderator=self.moderator(interaction), retry=retry
             )
-        self.not_busy(story)
         self.bot.admit("story", interaction)  # the cooldown counts model work only
         turns = story.turns[:-1] if retry else story.turns
         after = turns[-1].seq if turns else 0
         recent = [t for t in turns if t.seq > story.summarized_upto]
         request = uuid.uuid4().hex
-        self.busy.add(story.id)
-        try:
-            result = await run_job(
-                interaction,
-                "story",
-                what="idea" if ideas else "story turn",
-                render_args={
-                    "story": story.id,
-                    "after": after,
-                    "request": request,
-                    "user": user,
-                    "replace": story.last_seq if retry else 0,
-                    "ideas": ideas,
-                },
-                premise=story.premise,
-                genre=story.genre,
-                form=story.form,
-                memory=story.memory,
-                note=story.note,
-                summary=story.summary,
-                turns=[{"text": t.text, "model": t.model} for t in recent[-MAX_TURNS:]],
-                safe=not age_restricted(interaction.channel),
-                direction=direction,
-                ideas=ideas,
-            )
-            seq = self._written.pop(request, None)
-            if seq is not None:
-                message = await interaction.original_response()
-                await self.stories.set_message(story.id, seq, message.id)
-            assert isinstance(result, StoryResult)
-            left_out = result.left_out + max(0, len(recent) - MAX_TURNS)
-            if left_out:
-                await self.summarize(story.id, recent[:left_out])
-        finally:
-            self.busy.discard(story.id)
+        result = await run_job(
+            interaction,
+            "story",
+            what="idea" if ideas else "story turn",
+            render_args={
+                "story": story.id,
+                "after": after,
+                "request": request,
+                "user": user,
+                "replace": story.last_seq if retry else 0,
+                "ideas": ideas,
+            },
+            premise=story.premise,
+            genre=story.genre,
+            form=story.form,
+            memory=story.memory,
+            note=story.note,
+            summary=story.summary,
+            turns=[{"text": t.text, "model": t.model} for t in recent[-MAX_TURNS:]],
+            safe=not age_restricted(interaction.channel),
+            direction=direction,
+            ideas=ideas,
+        )
+        seq = self._written.pop(request, None)
+        if seq is not None:
+            message = await interaction.original_response()
+            await self.stories.set_message(story.id, seq, message.id)
+        assert isinstance(result, StoryResult)
+        left_out = result.left_out + max(0, len(recent) - MAX_TURNS)
+        if left_out:
+            await self.summarize(story.id, recent[:left_out])
 
     async def summarize(self, story_id: str, old: list[TurnRecord]) -> None:
         """Fold turns that no longer fit the model's window into the story's summary."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store import Conflict, Stories, Store, StoryRecord, TurnRecord
+from store import Conflict, Store, Stories, StoryRecord, TurnRecord
 
 
 def story() -> StoryRecord:

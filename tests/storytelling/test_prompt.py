@@ -7,7 +7,14 @@ import pytest
 
 from storytelling import StoryInput, Turn, build_prompt
 from storytelling.presets import UnknownChoice, form_of, genre_of, mode_of
-from storytelling.prompt import IDEA_QUESTION, SAFE, SEPARATOR, idea_prompt, instructions, summary_source
+from storytelling.prompt import (
+    IDEA_QUESTION,
+    SAFE,
+    SEPARATOR,
+    idea_prompt,
+    instructions,
+    summary_source,
+)
 
 
 def words(text: str) -> int:
