@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -23,41 +21,39 @@ from discord.ext import commands
 
 from bot.checks import age_restricted, blocked_phrase, cooldown
 from bot.client import PipelineBot
-from bot.cog import CogButton, PipelineCog
-from bot.errors import UserError, report_error, send_ephemeral
-from bot.jobs import renderer, run_job
-from bot.render import Reply
+from bot.cog import PipelineCog
+from bot.errors import UserError, report_error
+from bot.jobs import renderer
 from bot.render.story import (
     export_filename,
     export_markdown,
     header_embed,
-    ideas_embed,
-    model_name,
     thread_name,
     turn_embed,
 )
+from cogs.story_controls import (
+    BUTTONS,
+    TURN_MODAL,
+    TurnModal,
+    controls,
+    give_back,
+    modal_value,
+)
+from cogs.story_model import BUSY, GONE, ModelTurns
 from inference.tasks.story import (
     MAX_MEMORY_CHARS,
     MAX_NOTE_CHARS,
     MAX_PREMISE_CHARS,
-    MAX_SUMMARY_CHARS,
     MAX_TURN_CHARS,
-    MAX_TURNS,
-    StoryResult,
 )
 from store import Conflict, Stories, StoryRecord, TurnRecord
 from storytelling import FORMS, GENRES, MODES, Refusal, StoryState, TurnView
 from storytelling.presets import DEFAULT_FORM, DEFAULT_GENRE, DEFAULT_MODE
-from storytelling.prompt import Turn, summary_source
-from storytelling.rules import ENDED, check_continue, check_starter, check_undo, check_write
+from storytelling.rules import check_continue, check_starter, check_undo, check_write
 
 log = logging.getLogger(__name__)
 
-GONE = "🗑️ This story no longer exists. Start a new one with /story start."
 NOT_A_STORY = "This is not a story's thread: start one with /story start."
-BUSY = "⏳ The model is writing for this story right now; wait for its turn."
-ID = r"(?P<story_id>[0-9a-f]{12})"
-TURN_MODAL = re.compile(rf"story:turn:{ID}")
 
 PREMISE = app_commands.Range[str, 1, MAX_PREMISE_CHARS]
 MEMORY = app_commands.Range[str, 1, MAX_MEMORY_CHARS]
@@ -68,7 +64,7 @@ def _choices(names: Any) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=name, value=name) for name in names]
 
 
-class Story(PipelineCog):
+class Story(ModelTurns, PipelineCog):
     story = app_commands.Group(
         name="story", description="Write a story in a thread, taking turns with people and a model"
     )
@@ -142,7 +138,7 @@ class Story(PipelineCog):
                 safe=not age_restricted(channel),
             )
         )
-        header = await thread.send(embed=header_embed(story), view=self.controls(story))
+        header = await thread.send(embed=header_embed(story), view=controls(story))
         story.header_message_id = str(header.id)
         await self.stories.update(story.id, header_message_id=story.header_message_id)
         try:
@@ -178,15 +174,7 @@ class Story(PipelineCog):
     async def skip(self, interaction: discord.Interaction) -> None:
         """Skip the turn everyone waits for (the starter and moderators)."""
         story = await self.thread_story(interaction)
-        await self.refusing(interaction, self._skip, story)
-
-    async def _skip(self, interaction: discord.Interaction, story: StoryRecord) -> None:
-        check_starter(
-            self.state(story),
-            self.user(interaction),
-            moderator=self.moderator(interaction),
-            what="skip a turn",
-        )
+        self.check(check_starter, interaction, story, what="skip a turn")
         await self.stories.update(story.id, skip_at=len(story.turns))
         await interaction.response.send_message(
             f"⏭️ <@{interaction.user.id}> skipped the turn: anyone may take the next one."
@@ -207,21 +195,12 @@ class Story(PipelineCog):
         story = await self.thread_story(interaction)
         if text:
             self.check_text(text)
-
-        async def change(interaction: discord.Interaction, story: StoryRecord) -> None:
-            check_starter(
-                self.state(story),
-                self.user(interaction),
-                moderator=self.moderator(interaction),
-                what=f"change the {name}",
-            )
-            await self.stories.update(story.id, **{name: text or ""})
-            setattr(story, name, text or "")
-            done = "saved; the model keeps to it from its next turn" if text else "cleared"
-            await interaction.response.send_message(f"{title} {done}.", ephemeral=True)
-            await self.refresh_header(story)
-
-        await self.refusing(interaction, change, story)
+        self.check(check_starter, interaction, story, what=f"change the {name}")
+        await self.stories.update(story.id, **{name: text or ""})
+        setattr(story, name, text or "")
+        done = "saved; the model keeps to it from its next turn" if text else "cleared"
+        await interaction.response.send_message(f"{title} {done}.", ephemeral=True)
+        await self.refresh_header(story)
 
     # -- buttons ----------------------------------------------------------------------
 
@@ -231,9 +210,7 @@ class Story(PipelineCog):
         self.bot.server_config.check_enabled("story", interaction)
         story = await self.get(story_id)
         self.not_busy(story)
-        check_write(
-            self.state(story), self.user(interaction), moderator=self.moderator(interaction)
-        )
+        self.check(check_write, interaction, story)
         await interaction.response.send_modal(TurnModal(story_id, default))
 
     async def submit_turn(self, interaction: discord.Interaction, story_id: str, text: str) -> None:
@@ -250,10 +227,8 @@ class Story(PipelineCog):
             raise Refusal(f"🔒 {exc}") from None
         story = await self.get(story_id)
         self.not_busy(story)
-        check_write(
-            self.state(story), self.user(interaction), moderator=self.moderator(interaction)
-        )
-        self.check_text(text, refusal=True)
+        self.check(check_write, interaction, story)
+        self.check_text(text)
         turn = TurnRecord(0, self.user(interaction), interaction.user.display_name, False, text)
         try:
             turn = await self.stories.add_turn(story.id, turn, after=story.last_seq)
@@ -261,146 +236,17 @@ class Story(PipelineCog):
             raise Refusal("⌛ Another turn came first: the story moved on.") from None
         story.turns.append(turn)
         response = await interaction.response.send_message(
-            embed=turn_embed(story, turn, len(story.turns)), view=self.controls(story)
+            embed=turn_embed(story, turn, len(story.turns)), view=controls(story)
         )
         if response.message_id is not None:
             await self.stories.set_message(story.id, turn.seq, response.message_id)
-
-    async def model_turn(
-        self,
-        interaction: discord.Interaction,
-        story_id: str,
-        *,
-        retry: bool = False,
-        ideas: bool = False,
-        direction: str = "",
-    ) -> None:
-        """The model's turn (``retry``: its last turn again; ``ideas``: three ideas).
-        One at a time per story: the story is claimed before anything is awaited, so a
-        flood of clicks gets one turn and short refusals."""
-        if story_id in self.busy:
-            raise Refusal(BUSY)
-        self.busy.add(story_id)
-        try:
-            await self._model_turn(interaction, story_id, retry, ideas, direction)
-        finally:
-            self.busy.discard(story_id)
-
-    async def _model_turn(
-        self,
-        interaction: discord.Interaction,
-        story_id: str,
-        retry: bool,
-        ideas: bool,
-        direction: str,
-    ) -> None:
-        self.bot.server_config.check_enabled("story", interaction)
-        story = await self.get(story_id)
-        user = self.user(interaction)
-        if ideas:  # anyone may ask for ideas while the story is open
-            if story.ended:
-                raise Refusal(ENDED)
-        else:
-            check_continue(
-                self.state(story), user, moderator=self.moderator(interaction), retry=retry
-            )
-        self.bot.admit("story", interaction)  # the cooldown counts model work only
-        turns = story.turns[:-1] if retry else story.turns
-        after = turns[-1].seq if turns else 0
-        recent = [t for t in turns if t.seq > story.summarized_upto]
-        request = uuid.uuid4().hex
-        result = await run_job(
-            interaction,
-            "story",
-            what="idea" if ideas else "story turn",
-            render_args={
-                "story": story.id,
-                "after": after,
-                "request": request,
-                "user": user,
-                "replace": story.last_seq if retry else 0,
-                "ideas": ideas,
-            },
-            premise=story.premise,
-            genre=story.genre,
-            form=story.form,
-            memory=story.memory,
-            note=story.note,
-            summary=story.summary,
-            turns=[{"text": t.text, "model": t.model} for t in recent[-MAX_TURNS:]],
-            safe=not age_restricted(interaction.channel),
-            direction=direction,
-            ideas=ideas,
-        )
-        seq = self._written.pop(request, None)
-        if seq is not None:
-            message = await interaction.original_response()
-            await self.stories.set_message(story.id, seq, message.id)
-        assert isinstance(result, StoryResult)
-        left_out = result.left_out + max(0, len(recent) - MAX_TURNS)
-        if left_out:
-            await self.summarize(story.id, recent[:left_out])
-
-    async def summarize(self, story_id: str, old: list[TurnRecord]) -> None:
-        """Fold turns that no longer fit the model's window into the story's summary."""
-        story = await self.stories.get(story_id)
-        if story is None or not old:
-            return
-        source = summary_source(story.summary, [Turn(t.text, t.model) for t in old])
-        try:
-            result = await self.bot.service.run("summarize", text=source[-50_000:])
-        except Exception:  # the next turn tries again: its left_out still counts them
-            log.warning("story %s: summarising old turns failed", story_id, exc_info=True)
-            return
-        summary = " ".join(result.summary.split())[:MAX_SUMMARY_CHARS]  # type: ignore[attr-defined]
-        await self.stories.update(story_id, summary=summary, summarized_upto=old[-1].seq)
-
-    async def render_result(
-        self, result: StoryResult, args: dict[str, Any], max_bytes: int
-    ) -> Reply:
-        """A finished story job (also one resumed after a restart): ideas as buttons, or
-        the model's turn, committed before it is shown (once, whatever happens)."""
-        story = await self.stories.get(args["story"])
-        if story is None:
-            return Reply.one(content=GONE)
-        if args["ideas"]:
-            if not result.ideas:
-                return Reply.one(content="💭 No ideas came this time: press **Ideas** again.")
-            view = discord.ui.View(timeout=None)
-            for n, idea in enumerate(result.ideas):
-                view.add_item(IdeaButton(story.id, n, idea))
-            return Reply.one(embeds=[ideas_embed(result.ideas)], view=view)
-        text = result.text.strip()[:MAX_TURN_CHARS]
-        if not text:
-            return Reply.one(content="🤖 The model had nothing to add: press **Continue** again.")
-        replaced = next((t for t in story.turns if t.seq == args["replace"]), None)
-        turn = TurnRecord(
-            0, args["user"], model_name(result.model), True, text, request_id=args["request"]
-        )
-        try:
-            turn = await self.stories.add_turn(
-                story.id, turn, after=args["after"], replace=args["replace"] or None
-            )
-        except Conflict:
-            return Reply.one(
-                content="⌛ The story moved on while the model was writing: this turn was left out."
-            )
-        self._written[args["request"]] = turn.seq
-        if replaced is not None and replaced.message_id:
-            await self.delete_message(story, replaced.message_id)
-        story.turns = [t for t in story.turns if t.seq <= args["after"]] + [turn]
-        return Reply.one(
-            embeds=[turn_embed(story, turn, len(story.turns))], view=self.controls(story)
-        )
 
     async def idea(self, interaction: discord.Interaction, story_id: str, idea: str) -> None:
         """A picked idea: the model follows it when it may write next, else the person
         writes it (the modal opens with the idea in it)."""
         story = await self.get(story_id)
         try:
-            check_continue(
-                self.state(story), self.user(interaction), moderator=self.moderator(interaction)
-            )
+            self.check(check_continue, interaction, story)
         except Refusal:
             await self.open_modal(interaction, story_id, default=idea)
             return
@@ -410,7 +256,7 @@ class Story(PipelineCog):
         self.bot.server_config.check_enabled("story", interaction)
         story = await self.get(story_id)
         self.not_busy(story)
-        check_undo(self.state(story), self.user(interaction), moderator=self.moderator(interaction))
+        self.check(check_undo, interaction, story)
         last = story.turns[-1]
         try:
             await self.stories.undo(story.id, last.seq)
@@ -425,12 +271,7 @@ class Story(PipelineCog):
 
     async def end(self, interaction: discord.Interaction, story_id: str) -> None:
         story = await self.get(story_id)
-        check_starter(
-            self.state(story),
-            self.user(interaction),
-            moderator=self.moderator(interaction),
-            what="end it",
-        )
+        self.check(check_starter, interaction, story, what="end it")
         await self.stories.update(story.id, ended=True)
         story.ended = True
         await interaction.response.send_message(
@@ -459,16 +300,6 @@ class Story(PipelineCog):
 
     # -- helpers ------------------------------------------------------------------------
 
-    def controls(self, story: StoryRecord) -> discord.ui.View:
-        view = discord.ui.View(timeout=None)
-        buttons: list[type[StoryButton]] = [WriteButton]
-        if story.mode != "people":
-            buttons += [ContinueButton, RetryButton]
-        buttons += [UndoButton, IdeasButton, EndButton]
-        for button in buttons:
-            view.add_item(button(story.id))
-        return view
-
     async def get(self, story_id: str) -> StoryRecord:
         story = await self.stories.get(story_id)
         if story is None:
@@ -485,11 +316,26 @@ class Story(PipelineCog):
         if story.id in self.busy:
             raise Refusal(BUSY)
 
-    def check_text(self, text: str, *, refusal: bool = False) -> None:
+    def check_text(self, text: str) -> None:
         phrase = blocked_phrase(self.bot.settings.story_blocklist, text)
         if phrase is not None:
-            message = f"Stories here may not contain “{phrase}”."
-            raise Refusal(f"⚠️ {message}") if refusal else UserError(message)
+            raise Refusal(f"⚠️ Stories here may not contain “{phrase}”.")
+
+    def check(
+        self,
+        rule: Callable[..., None],
+        interaction: discord.Interaction,
+        story: StoryRecord,
+        **options: Any,
+    ) -> None:
+        """Apply a rule of ``storytelling.rules`` to this user (a moderator: Manage
+        Messages); it raises ``Refusal`` with what to tell them."""
+        rule(
+            self.state(story),
+            self.user(interaction),
+            moderator=self.moderator(interaction),
+            **options,
+        )
 
     @staticmethod
     def state(story: StoryRecord) -> StoryState:
@@ -503,17 +349,6 @@ class Story(PipelineCog):
     @staticmethod
     def moderator(interaction: discord.Interaction) -> bool:
         return interaction.permissions.manage_messages
-
-    @staticmethod
-    async def refusing(
-        interaction: discord.Interaction,
-        action: Callable[[discord.Interaction, StoryRecord], Awaitable[None]],
-        story: StoryRecord,
-    ) -> None:
-        try:
-            await action(interaction, story)
-        except Refusal as exc:
-            await send_ephemeral(interaction, str(exc))
 
     def thread(self, story: StoryRecord) -> discord.PartialMessageable:
         guild = int(story.guild_id) if story.guild_id else None
@@ -535,135 +370,7 @@ class Story(PipelineCog):
             log.info("story %s: could not delete a taken-back turn: %s", story.id, exc)
 
 
-class TurnModal(discord.ui.Modal):
-    """The Write modal. Its submission is handled by ``Story.on_interaction`` from its
-    ``custom_id`` (so a modal opened before a restart still lands)."""
-
-    def __init__(self, story_id: str, default: str = "") -> None:
-        super().__init__(title="Your turn", custom_id=f"story:turn:{story_id}", timeout=900)
-        self.add_item(
-            discord.ui.Label(
-                text="Your turn",
-                description=f"Up to {MAX_TURN_CHARS:,} characters",
-                component=discord.ui.TextInput(
-                    style=discord.TextStyle.paragraph,
-                    custom_id="text",
-                    min_length=1,
-                    max_length=MAX_TURN_CHARS,
-                    default=default or None,
-                ),
-            )
-        )
-
-
-def modal_value(data: dict[str, Any], custom_id: str) -> str:
-    """A text input's value from a modal submission (in a label or an action row)."""
-    for component in data.get("components") or []:
-        for inner in [component.get("component"), *(component.get("components") or [])]:
-            if isinstance(inner, dict) and inner.get("custom_id") == custom_id:
-                return str(inner.get("value") or "")
-    return ""
-
-
-async def give_back(interaction: discord.Interaction, message: str, text: str) -> None:
-    """Refuse a written turn, handing the text back so that nothing typed is lost."""
-    embed = (
-        discord.Embed(title="Your text, to keep", description=text[:4096]) if text.strip() else None
-    )
-    try:
-        if not interaction.response.is_done():
-            await interaction.response.send_message(message, embed=embed, ephemeral=True)  # type: ignore[arg-type]
-        else:
-            await interaction.followup.send(message, embed=embed, ephemeral=True)  # type: ignore[arg-type]
-    except discord.HTTPException:
-        log.warning("could not refuse a story turn of user %s", interaction.user.id)
-
-
-class StoryButton(CogButton, template=r"(?!)"):
-    """A story's button: its ``custom_id`` is ``story:<action>:<story id>``."""
-
-    cog_name = "Story"
-    action: str
-
-    def __init__(self, story_id: str) -> None:
-        super().__init__(f"story:{self.action}:{story_id}")
-        self.story_id = story_id
-
-    async def clicked(self, cog: Story, interaction: discord.Interaction) -> None:
-        try:
-            await self.act(cog, interaction)
-        except Refusal as exc:  # (CogButton answers every other error)
-            await send_ephemeral(interaction, str(exc))
-
-    async def act(self, cog: Story, interaction: discord.Interaction) -> None:
-        raise NotImplementedError
-
-
-def _button(
-    action: str, label: str, emoji: str, style: discord.ButtonStyle, act: Any
-) -> type[StoryButton]:
-    return type(
-        f"{label}Button",
-        (StoryButton,),
-        {"action": action, "label": label, "emoji": emoji, "style": style, "act": act},
-        template=rf"story:{action}:{ID}",
-    )
-
-
-primary, secondary, danger = (
-    discord.ButtonStyle.primary,
-    discord.ButtonStyle.secondary,
-    discord.ButtonStyle.danger,
-)
-WriteButton = _button("write", "Write", "✍️", primary, lambda s, c, i: c.open_modal(i, s.story_id))
-ContinueButton = _button(
-    "continue", "Continue", "🤖", primary, lambda s, c, i: c.model_turn(i, s.story_id)
-)
-RetryButton = _button(
-    "retry", "Retry", "🔁", secondary, lambda s, c, i: c.model_turn(i, s.story_id, retry=True)
-)
-UndoButton = _button("undo", "Undo", "↩️", secondary, lambda s, c, i: c.undo(i, s.story_id))
-IdeasButton = _button(
-    "ideas", "Ideas", "💡", secondary, lambda s, c, i: c.model_turn(i, s.story_id, ideas=True)
-)
-EndButton = _button("end", "End", "🏁", danger, lambda s, c, i: c.end(i, s.story_id))
-
-
-class IdeaButton(CogButton, template=rf"story:idea:{ID}:(?P<n>[0-2])"):
-    """One idea: its text is the button's label (read back from the message)."""
-
-    cog_name = "Story"
-    label = "Idea"
-    emoji = "💡"
-    style = discord.ButtonStyle.success
-
-    def __init__(self, story_id: str, n: int | str, idea: str = "") -> None:
-        super().__init__(f"story:idea:{story_id}:{n}")
-        self.story_id = story_id
-        self.item.label = idea[:80] or "Idea"
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> IdeaButton:
-        return cls(match["story_id"], match["n"], getattr(item, "label", None) or "")
-
-    async def clicked(self, cog: Story, interaction: discord.Interaction) -> None:
-        try:
-            await cog.idea(interaction, self.story_id, self.item.label or "")
-        except Refusal as exc:
-            await send_ephemeral(interaction, str(exc))
-
-
-Story.buttons = (
-    WriteButton,
-    ContinueButton,
-    RetryButton,
-    UndoButton,
-    IdeasButton,
-    EndButton,
-    IdeaButton,
-)
+Story.buttons = BUTTONS
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 
 from bot.client import PipelineBot
+from bot.delivery import RESUMED
+from bot.journal import RESTARTING
 from store import DB_FILE
-from tests.bot.conftest import BotFactory
+from tests.bot.conftest import BotFactory, ModelGate
+from tests.bot.test_restart import every_model_gated, unfinished
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.models import FakeChannel, FakeUser
 from tests.fakediscord.records import InteractionRecord, MessageRecord
@@ -383,3 +386,31 @@ async def test_cli_writes_one_sijo_turn(tiny_models: dict[str, Path]) -> None:
     assert result["form"] == "sijo" and result["tokens"] <= 12 and result["ideas"] == []
     bad = cli("run", "story", "x", "--form", "limerick", "--model", str(tiny_models["chat"]))
     assert bad.returncode == 2 and "choose one of prose" in bad.stderr
+
+
+async def test_a_model_turn_in_flight_across_a_restart_is_saved_once(
+    fake_discord: FakeDiscord,
+    start_bot: BotFactory,
+    tiny_models: dict[str, Path],
+    gate: ModelGate,
+    tmp_path: Path,
+) -> None:
+    settings = {"story_model": str(tiny_models["chat"]), "cooldown_rate": 50}
+    first = await start_bot(**settings)
+    story = await start_story(fake_discord)
+    await story.write("The storm began.", fake_discord.user)
+    with every_model_gated(gate):
+        click = await fake_discord.click(story.header, story.button("continue"))
+        assert await asyncio.to_thread(gate.entered.wait, 10)
+        closing = asyncio.create_task(first.close())
+        await click.wait_until(lambda i: i.original.content == RESTARTING, 10)
+        gate.opened.set()
+        await closing
+        await start_bot(**settings)  # the journal runs the turn again and delivers it
+        await click.wait_until(lambda i: i.original.embeds, 30)
+    assert click.original.content.startswith(RESUMED)
+    assert click.original.embeds[0]["author"]["name"].startswith("🤖")
+    await fake_discord.wait_for(lambda: unfinished(tmp_path) == 0, 10)
+    assert [m for _, m, _ in stored_turns(tmp_path / "data", story.id)] == [0, 1]
+    again = await story.press("continue", fake_discord.user)
+    assert "person's turn" in refusal(again)
