@@ -255,7 +255,7 @@ class _RowContext:
         self.ctx.checkpoint()
 
 
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)]|idea\s*\d*\s*:)\s*", re.IGNORECASE)
+_LIST_MARK = re.compile(r"^\s*(?:(?:[-*•]|\d+[.)]|idea\s*\d*\s*:)\s*)+", re.IGNORECASE)
 
 
 def clean_idea(text: str) -> str:
