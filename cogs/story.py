@@ -270,6 +270,7 @@ class Story(ModelTurns, PipelineCog):
             await self.delete_message(story, last.message_id)
 
     async def end(self, interaction: discord.Interaction, story_id: str) -> None:
+        self.bot.server_config.check_enabled("story", interaction)
         story = await self.get(story_id)
         self.check(check_starter, interaction, story, what="end it")
         await self.stories.update(story.id, ended=True)
@@ -307,6 +308,8 @@ class Story(ModelTurns, PipelineCog):
         return story
 
     async def thread_story(self, interaction: discord.Interaction) -> StoryRecord:
+        """The story of the thread a /story command is used in (if /story is on here)."""
+        self.bot.server_config.check_enabled("story", interaction)
         story = await self.stories.by_thread(interaction.channel_id)
         if story is None:
             raise UserError(NOT_A_STORY)

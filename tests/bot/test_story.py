@@ -101,12 +101,23 @@ def refusal(inter: InteractionRecord) -> str:
     return message.content
 
 
-async def start_story(fake: FakeDiscord, user: FakeUser | None = None, **options: Any) -> Story:
+async def start_story(
+    fake: FakeDiscord,
+    user: FakeUser | None = None,
+    where: FakeChannel | None = None,
+    **options: Any,
+) -> Story:
+    before = len(fake.threads_created)
     inter = await fake.invoke_slash(
-        "story start", {"premise": "A lighthouse keeper finds a map", **options}, user=user
+        "story start",
+        {"premise": "A lighthouse keeper finds a map", **options},
+        user=user,
+        channel=where,
     )
     await inter.wait_for_message()
-    thread = await fake.wait_for(lambda: fake.threads_created and fake.threads_created[-1], 10)
+    thread = await fake.wait_for(
+        lambda: fake.threads_created[before:] and fake.threads_created[-1], 10
+    )
     header = await fake.wait_for(
         lambda: next((m for m in fake.channel_messages(thread) if m.data["pinned"]), None), 10
     )
@@ -355,6 +366,9 @@ async def test_bad_input_and_rules(
     off = await story.fake.click(story.header, story.button("continue"))
     await off.wait_for_response()
     assert "turned off" in refusal(off)
+    export = await fake_discord.invoke_slash("story export", channel=story.thread)
+    await export.wait_for_message()
+    assert "turned off" in refusal(export)
     await bot.server_config.set_command(fake_discord.guild.id, "story", None, None)
 
     # a deleted story's buttons
@@ -414,3 +428,14 @@ async def test_a_model_turn_in_flight_across_a_restart_is_saved_once(
     assert [m for _, m, _ in stored_turns(tmp_path / "data", story.id)] == [0, 1]
     again = await story.press("continue", fake_discord.user)
     assert "person's turn" in refusal(again)
+
+
+async def test_age_restricted_channels_lift_the_safe_for_work_instruction(
+    fake_discord: FakeDiscord, bot: PipelineBot, tmp_path: Path
+) -> None:
+    story = await start_story(fake_discord, mode="solo")
+    await story.press("continue", fake_discord.user)
+    adult = await start_story(fake_discord, where=fake_discord.nsfw_channel, mode="solo")
+    assert adult.thread.nsfw and adult.thread.parent_id == fake_discord.nsfw_channel.id
+    await adult.press("continue", fake_discord.user)
+    assert [job["safe"] for job in story_jobs(tmp_path / "data")] == [True, False]
