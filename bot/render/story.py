@@ -31,7 +31,7 @@ def thread_name(premise: str) -> str:
 
 def header_embed(story: StoryRecord) -> discord.Embed:
     """The pinned first message of a story's thread: what it is, memory and note."""
-    status = "🏁 Ended" if story.ended else f"{len(story.turns)} turns so far"
+    status = "🏁 The end" if story.ended else "Take turns with the buttons under any turn"
     embed = discord.Embed(
         title="📖 A story",
         description=story.premise,

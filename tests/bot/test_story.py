@@ -292,7 +292,7 @@ async def test_a_restart_in_the_middle_of_a_story(
     late = await story.submit(opened, "Too late.", bob)  # a modal submitted after the end
     assert "has ended" in refusal(late)
     assert late.original.embeds[0]["description"] == "Too late."  # handed back, not lost
-    assert "Ended" in story.header.embeds[0]["footer"]["text"]
+    await fake_discord.wait_for(lambda: "The end" in story.header.embeds[0]["footer"]["text"])
 
 
 async def test_the_summary_takes_over_from_old_turns(
