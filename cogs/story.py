@@ -71,8 +71,8 @@ class Story(ModelTurns, PipelineCog):
 
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        #: Stories whose model is writing (or summarising): one model turn at a time.
         self.busy: set[str] = set()
+        self.writing: set[str] = set()
         #: request id -> seq of the model's turn it wrote (to note its message).
         self._written: dict[str, int] = {}
         self._stories: Stories | None = None
@@ -316,7 +316,8 @@ class Story(ModelTurns, PipelineCog):
         return story
 
     def not_busy(self, story: StoryRecord) -> None:
-        if story.id in self.busy:
+        """People wait while the model writes a turn (not while it has ideas)."""
+        if story.id in self.writing:
             raise Refusal(BUSY)
 
     def check_text(self, text: str) -> None:

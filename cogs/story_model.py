@@ -44,8 +44,10 @@ class ModelTurns:
 
     bot: PipelineBot
     stories: Stories
-    #: Stories whose model is writing (or summarising).
+    #: Stories whose model is at work (a turn, ideas, a summary): one job at a time.
     busy: set[str]
+    #: Stories whose model is writing a turn: people wait for it.
+    writing: set[str]
     #: request id -> seq of the model's turn it wrote (to note its message).
     _written: dict[str, int]
 
@@ -91,7 +93,6 @@ class ModelTurns:
     ) -> None:
         self.bot.server_config.check_enabled("story", interaction)
         story = await self.get(story_id)
-        user = self.user(interaction)
         if ideas:  # anyone may ask for ideas while the story is open
             if story.ended:
                 raise Refusal(ENDED)
@@ -102,6 +103,42 @@ class ModelTurns:
         after = turns[-1].seq if turns else 0
         recent = [t for t in turns if t.seq > story.summarized_upto]
         request = uuid.uuid4().hex
+        if not ideas:
+            self.writing.add(story.id)
+        try:
+            result = await self._run(
+                interaction,
+                story,
+                request,
+                after,
+                recent,
+                retry=retry,
+                ideas=ideas,
+                direction=direction,
+            )
+        finally:
+            self.writing.discard(story.id)
+        seq = self._written.pop(request, None)
+        if seq is not None:
+            message = await interaction.original_response()
+            await self.stories.set_message(story.id, seq, message.id)
+        left_out = result.left_out + max(0, len(recent) - MAX_TURNS)
+        if left_out:  # (still claimed: the next turn waits for the new summary)
+            await self.summarize(story.id, recent[:left_out])
+
+    async def _run(
+        self,
+        interaction: discord.Interaction,
+        story: StoryRecord,
+        request: str,
+        after: int,
+        recent: list[TurnRecord],
+        *,
+        retry: bool,
+        ideas: bool,
+        direction: str,
+    ) -> StoryResult:
+        """The story job, journaled: rendered (and its turn saved) by ``render_result``."""
         result = await run_job(
             interaction,
             "story",
@@ -110,7 +147,7 @@ class ModelTurns:
                 "story": story.id,
                 "after": after,
                 "request": request,
-                "user": user,
+                "user": self.user(interaction),
                 "replace": story.last_seq if retry else 0,
                 "ideas": ideas,
             },
@@ -125,14 +162,8 @@ class ModelTurns:
             direction=direction,
             ideas=ideas,
         )
-        seq = self._written.pop(request, None)
-        if seq is not None:
-            message = await interaction.original_response()
-            await self.stories.set_message(story.id, seq, message.id)
         assert isinstance(result, StoryResult)
-        left_out = result.left_out + max(0, len(recent) - MAX_TURNS)
-        if left_out:
-            await self.summarize(story.id, recent[:left_out])
+        return result
 
     async def summarize(self, story_id: str, old: list[TurnRecord]) -> None:
         """Fold turns that no longer fit the model's window into the story's summary."""
