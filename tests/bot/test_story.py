@@ -188,6 +188,16 @@ async def test_two_people_and_the_model_in_together_mode(
     assert last_job["form"] == "sijo" and last_job["safe"] is True
     assert [t["model"] for t in last_job["turns"]] == [False, True, False]
 
+    # bob may not write twice in a row; the starter skips the turn, and then he may
+    assert "let someone else" in refusal(await story.open_modal(bob))
+    skip = await fake_discord.invoke_slash("story skip", user=bob, channel=story.thread)
+    await skip.wait_for_message()
+    assert "Only the story's starter" in refusal(skip)
+    skip = await fake_discord.invoke_slash("story skip", channel=story.thread)
+    assert (await skip.wait_for_message()).content.startswith("⏭️")
+    await story.write("Bob again, after the skip.", bob)
+    assert len(story.turns) == 5
+
 
 async def test_retry_undo_and_ideas(
     fake_discord: FakeDiscord, bot: PipelineBot, tmp_path: Path
@@ -349,7 +359,10 @@ async def test_bad_input_and_rules(
     assert refused.ephemeral and "may not contain “red panda”" in refused.original.content
     assert not fake_discord.threads_created
 
-    story = await start_story(fake_discord)
+    story = await start_story(fake_discord, premise="@everyone @here <@&42> a quiet tale")
+    started = [m for m in fake_discord.channel_messages(fake_discord.channel) if m.content]
+    assert "@everyone" in started[-1].content and not started[-1].mentions.everyone
+    assert not started[-1].mentions.roles
     blocked = await story.write("The dragon woke.", fake_discord.user)
     assert "dragon" in refusal(blocked) and blocked.original.embeds  # text handed back
     empty = await story.write("   \n  ", fake_discord.user)
