@@ -54,6 +54,8 @@ from storytelling.rules import check_continue, check_starter, check_undo, check_
 log = logging.getLogger(__name__)
 
 NOT_A_STORY = "This is not a story's thread: start one with /story start."
+#: A story's thread is archived after a week without messages (Discord's longest).
+THREAD_ARCHIVE_MINUTES = 10080
 
 PREMISE = app_commands.Range[str, 1, MAX_PREMISE_CHARS]
 MEMORY = app_commands.Range[str, 1, MAX_MEMORY_CHARS]
@@ -118,7 +120,9 @@ class Story(ModelTurns, PipelineCog):
         )
         try:
             message = await interaction.original_response()
-            thread = await message.create_thread(name=thread_name(premise))
+            thread = await message.create_thread(
+                name=thread_name(premise), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
         except discord.Forbidden:
             raise UserError(
                 "I can't open a thread here: I need to create public threads and send "

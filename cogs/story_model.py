@@ -124,7 +124,7 @@ class ModelTurns:
             await self.stories.set_message(story.id, seq, message.id)
         left_out = result.left_out + max(0, len(recent) - MAX_TURNS)
         if left_out:  # (still claimed: the next turn waits for the new summary)
-            await self.summarize(story.id, recent[:left_out])
+            await self.summarize(story.id, recent[:left_out], user=interaction.user.id)
 
     async def _run(
         self,
@@ -165,14 +165,17 @@ class ModelTurns:
         assert isinstance(result, StoryResult)
         return result
 
-    async def summarize(self, story_id: str, old: list[TurnRecord]) -> None:
+    async def summarize(self, story_id: str, old: list[TurnRecord], *, user: int) -> None:
         """Fold turns that no longer fit the model's window into the story's summary."""
         story = await self.stories.get(story_id)
         if story is None or not old:
             return
         source = summary_source(story.summary, [Turn(t.text, t.model) for t in old])
         try:
-            result = await self.bot.service.run("summarize", text=source[-MAX_SUMMARY_SOURCE:])
+            # (charged to the user whose turn outgrew the window, as the scheduler is fair)
+            result = await self.bot.service.run(
+                "summarize", user=user, text=source[-MAX_SUMMARY_SOURCE:]
+            )
         except Exception:  # the next turn tries again: its left_out still counts them
             log.warning("story %s: summarising old turns failed", story_id, exc_info=True)
             return

@@ -323,7 +323,7 @@ async def test_the_summary_takes_over_from_old_turns(
         ).fetchone()
     first = story_jobs(data)[-1]
     assert len(first["turns"]) == 6 and first["summary"] == ""
-    assert upto >= 1  # the turns that did not fit were folded into the summary
+    assert upto >= 1 and summary  # the turns that did not fit were folded into the summary
     await story.write("After the summary.", fake_discord.user)
     await story.press("continue", fake_discord.user)
     second = story_jobs(data)[-1]
