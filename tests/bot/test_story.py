@@ -392,29 +392,6 @@ async def test_bad_input_and_rules(
     assert "no longer exists" in refusal(gone)
 
 
-async def test_cli_writes_one_sijo_turn(tiny_models: dict[str, Path]) -> None:
-    from tests.inference.test_cli import cli
-
-    done = cli(
-        "run",
-        "story",
-        "A lighthouse keeper finds a map",
-        "--genre",
-        "mystery",
-        "--form",
-        "sijo",
-        "--max-tokens",
-        "12",
-        "--model",
-        str(tiny_models["chat"]),
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert result["form"] == "sijo" and result["tokens"] <= 12 and result["ideas"] == []
-    bad = cli("run", "story", "x", "--form", "limerick", "--model", str(tiny_models["chat"]))
-    assert bad.returncode == 2 and "choose one of prose" in bad.stderr
-
-
 async def test_a_model_turn_in_flight_across_a_restart_is_saved_once(
     fake_discord: FakeDiscord,
     start_bot: BotFactory,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from inference import InferenceSettings, InvalidInput
 from inference.device import resolve_placement
 from inference.tasks.base import NullContext
 from inference.tasks.story import MAX_TURNS, StoryResult, StoryTask, budget, clean_idea
+from tests.inference.test_cli import cli
 from tests.tiny_models import build_gpt2
 
 
@@ -90,3 +92,24 @@ def test_defaults_follow_the_form(tiny_models: dict[str, Path]) -> None:
     assert haiku.max_tokens == 40 and haiku.story.turns[0].model and haiku.story.safe
     assert task.parse(premise="Snow", ideas=True).temperature == 1.0
     assert task.parse(premise="Snow", temperature=0).seed is None
+
+
+def test_cli_writes_one_sijo_turn(tiny_models: dict[str, Path]) -> None:
+    done = cli(
+        "run",
+        "story",
+        "A lighthouse keeper finds a map",
+        "--genre",
+        "mystery",
+        "--form",
+        "sijo",
+        "--max-tokens",
+        "12",
+        "--model",
+        str(tiny_models["chat"]),
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["form"] == "sijo" and result["tokens"] <= 12 and result["ideas"] == []
+    bad = cli("run", "story", "x", "--form", "limerick", "--model", str(tiny_models["chat"]))
+    assert bad.returncode == 2 and "choose one of prose" in bad.stderr
