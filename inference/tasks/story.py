@@ -93,6 +93,9 @@ class StoryResult(Result):
 
 
 class StoryTask(GenerateTask):
+
+    #: Its results are StoryResults, not the GenerateResults of the task it extends.
+    result_class = StoryResult
     name = "story"
     summary = "Write the model's next turn of a story (or three ideas for it)."
     main_input = "premise"
