@@ -36,6 +36,7 @@ EXTENSIONS = (
     "cogs.imagine",
     "cogs.translate",
     "cogs.generate",
+    "cogs.story",
     "cogs.config",
 )
 

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 
 from inference import InferenceError
+from storytelling import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def user_message(error: BaseException) -> str | None:
         return f"😕 {error} An operator has to fix this; the other commands still work."
     if isinstance(error, UserError):
         return f"⚠️ {error}"
+    if isinstance(error, Refusal):  # a story's rule (whose turn it is...): said as is
+        return str(error)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"🧊 Easy there! Try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.CheckFailure):

@@ -34,6 +34,7 @@ COMMANDS = (
     "generate",
     "imagine",
     "speak",
+    "story",
 )
 #: IMAGINE_NSFW_POLICY values, the loosest first.
 IMAGE_POLICIES = ("anywhere", "age-restricted", "nowhere")

@@ -32,8 +32,14 @@ class BotSettings(InferenceSettings):
     #: DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
 
+    # -- /story ------------------------------------------------------------------------
+    #: /story: words or phrases that premises, turns, memory and notes may not contain
+    #: (comma-separated; whole words, any case), refused before anything is saved.
+    story_blocklist: str = ""
+
     EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = InferenceSettings.EMPTY_MEANS_NONE | {
-        "imagine_blocklist"
+        "imagine_blocklist",
+        "story_blocklist",
     }
 
     @field_validator("log_level")

@@ -7,13 +7,12 @@ restart, or say politely that their request is gone.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.checks import cooldown
+from bot.checks import age_restricted, blocked_phrase, cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
@@ -205,24 +204,6 @@ async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -
         raise UserError(UNCHECKED[policy])
     view = discord.ui.View(timeout=None).add_item(RegenerateButton())
     return await render_image(result, max_bytes=max_bytes, view=view)
-
-
-def age_restricted(channel: object) -> bool:
-    """Whether ``channel`` is age-restricted (a thread: its parent). DMs are not."""
-    is_nsfw = getattr(channel, "is_nsfw", None)
-    return bool(is_nsfw()) if callable(is_nsfw) else False
-
-
-def blocked_phrase(blocklist: str, prompt: str) -> str | None:
-    """The first phrase of the comma-separated ``blocklist`` that ``prompt`` contains as
-    whole words, in any case and spacing; None when there is none."""
-    for phrase in (p.strip() for p in blocklist.split(",")):
-        if not phrase:
-            continue
-        words = r"\s+".join(re.escape(word) for word in phrase.split())
-        if re.search(rf"(?<!\w){words}(?!\w)", prompt, re.IGNORECASE):
-            return phrase
-    return None
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -90,6 +90,9 @@ class InferenceSettings(BaseSettings):
     generate_model: str = "HuggingFaceTB/SmolLM2-360M-Instruct"
     imagine_model: str = "stabilityai/sd-turbo"
     speak_model: str = "facebook/mms-tts-eng"
+    #: story: the model that writes its turns in /story (a chat model follows the
+    #: instructions best); the same as GENERATE_MODEL by default, loaded apart from it.
+    story_model: str = "HuggingFaceTB/SmolLM2-360M-Instruct"
 
     hf_token: SecretStr | None = None
     device: str = "auto"

@@ -102,9 +102,12 @@ def result_from_dict(cls: type[Result], data: Mapping[str, Any]) -> Result:
 
 
 def result_type(task_cls: type) -> type[Result]:
-    """The result class of a task class (``SentimentTask`` -> ``SentimentResult``), read
-    from the ``Task[Request, Result]`` it subclasses."""
+    """The result class of a task class (``SentimentTask`` -> ``SentimentResult``): its
+    ``result_class`` when it names one (a task that extends another's, as StoryTask does
+    GenerateTask), else read from the ``Task[Request, Result]`` it subclasses."""
     for klass in task_cls.__mro__:
+        if isinstance(klass.__dict__.get("result_class"), type):
+            return klass.__dict__["result_class"]
         for base in getattr(klass, "__orig_bases__", ()):
             args = typing.get_args(base)
             if len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], Result):

@@ -9,13 +9,18 @@ from .db import DB_FILE, Store, StoreError
 from .journal import Journal, JournalEntry
 from .migration import Migration
 from .server_settings import ServerSettings
+from .stories import Conflict, Stories, StoryRecord, TurnRecord
 
 __all__ = [
     "DB_FILE",
+    "Conflict",
     "Journal",
     "JournalEntry",
     "Migration",
     "ServerSettings",
     "Store",
     "StoreError",
+    "Stories",
+    "StoryRecord",
+    "TurnRecord",
 ]

@@ -13,6 +13,7 @@ from .ner import NerTask
 from .qa import QaTask
 from .sentiment import SentimentTask
 from .speak import SpeakTask
+from .story import StoryTask
 from .summarize import SummarizeTask
 from .translate import TranslateTask
 
@@ -28,6 +29,7 @@ TASKS: dict[str, type[Task]] = {
         GenerateTask,
         ImagineTask,
         SpeakTask,
+        StoryTask,
     )
 }
 

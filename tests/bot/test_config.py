@@ -208,7 +208,7 @@ async def test_command_names_autocomplete(fake_discord: FakeDiscord, start_bot: 
     choices = await fake_discord.invoke_autocomplete(
         "config command", {"name": "s"}, focused="name", user=admin(fake_discord)
     )
-    assert [c["value"] for c in choices] == ["sentiment", "summarize", "speak"]
+    assert [c["value"] for c in choices] == ["sentiment", "summarize", "speak", "story"]
     unknown = await configure(
         fake_discord, "command", {"name": "help", "state": "off"}, admin(fake_discord)
     )

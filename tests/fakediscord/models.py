@@ -58,7 +58,12 @@ MEMBER_PERMISSIONS = discord.Permissions(
 #: A moderator: a member who can also manage messages.
 MODERATOR_PERMISSIONS = MEMBER_PERMISSIONS | discord.Permissions(manage_messages=True).value
 #: What the bot is granted in the channel (``app_permissions``) unless a test says otherwise.
-BOT_PERMISSIONS = MEMBER_PERMISSIONS | discord.Permissions(send_messages_in_threads=True).value
+BOT_PERMISSIONS = (
+    MEMBER_PERMISSIONS
+    | discord.Permissions(
+        send_messages_in_threads=True, create_public_threads=True, pin_messages=True
+    ).value
+)
 
 
 @dataclass
@@ -127,6 +132,14 @@ class FakeChannel:
     #: What the bot may do here (None: ``BOT_PERMISSIONS``); posting without
     #: send_messages is refused with 403, as Discord does.
     bot_permissions: int | None = None
+    #: A thread's channel (type 11 public, 12 private threads).
+    parent_id: int | None = None
+    owner_id: int | None = None
+    archived: bool = False
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in (10, 11, 12)
 
     def payload(self) -> dict[str, Any]:
         """The channel object."""
@@ -140,11 +153,21 @@ class FakeChannel:
             "topic": self.topic,
             "last_message_id": None,
             "rate_limit_per_user": 0,
-            "parent_id": None,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
             "flags": 0,
         }
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
+        if self.is_thread:
+            data["owner_id"] = str(self.owner_id)
+            data["message_count"] = 0
+            data["member_count"] = 1
+            data["thread_metadata"] = {
+                "archived": self.archived,
+                "auto_archive_duration": 10080,
+                "archive_timestamp": iso_now(),
+                "locked": False,
+            }
         return data
 
 
@@ -228,8 +251,8 @@ class FakeGuild:
             "unavailable": False,
             "member_count": len(members),
             "members": members,
-            "channels": [c.payload() for c in self.channels],
-            "threads": [],
+            "channels": [c.payload() for c in self.channels if not c.is_thread],
+            "threads": [c.payload() for c in self.channels if c.is_thread],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],

@@ -68,7 +68,7 @@ API_PREFIX = "/api/v10"
 Handler = Callable[[RequestRecord, dict[str, str]], Awaitable[Any]]
 
 # Interaction types
-APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 # Callback types
 MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 5, 6, 7
 AUTOCOMPLETE_RESULT, MODAL = 8, 9
@@ -144,6 +144,7 @@ class FakeDiscord:
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.hosted_files: dict[int, UploadedFile] = {}
+        self.threads_created: list[FakeChannel] = []
 
         self.notifier = ChangeNotifier()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -520,6 +521,52 @@ class FakeDiscord:
         return await self._dispatch_interaction(
             MESSAGE_COMPONENT, data, user=user, guild=guild, channel=channel, message=message
         )
+
+    async def submit_modal(
+        self,
+        opened: InteractionRecord,
+        values: dict[str, str],
+        *,
+        user: FakeUser | None = None,
+    ) -> InteractionRecord:
+        """Fill in and submit the modal the bot answered ``opened`` with (callback type 9):
+        ``values`` maps each text input's ``custom_id`` to its text. Like Discord's client,
+        refuses values outside the input's lengths and a missing required one."""
+        modal = next((cb.data for cb in opened.callbacks if cb.type == MODAL), None)
+        if modal is None:
+            raise ValueError(f"{opened!r} was not answered with a modal")
+        rows = []
+        for component in modal["components"]:
+            # an action row (type 1) or a label (type 18) around one text input
+            inner = component["components"][0] if component["type"] == 1 else component["component"]
+            if inner["type"] != 4:
+                raise ValueError(f"the fake only fills text inputs, not type {inner['type']}")
+            value = values.get(inner["custom_id"], "")
+            if inner.get("required", True) and not value:
+                raise ValueError(f"{inner['custom_id']!r} is required")
+            if not inner.get("min_length", 0) <= len(value) <= inner.get("max_length", 4000):
+                raise ValueError(f"{inner['custom_id']!r}: {len(value)} characters is out of range")
+            filled = {"type": 4, "custom_id": inner["custom_id"], "value": value}
+            rows.append(
+                {"type": 1, "components": [filled]}
+                if component["type"] == 1
+                else {"type": 18, "component": filled}
+            )
+        channel = self.find_channel(int(opened.payload["channel_id"]))
+        guild = self._guild_of(channel) if channel else None
+        return await self._dispatch_interaction(
+            MODAL_SUBMIT,
+            {"custom_id": modal["custom_id"], "components": rows},
+            user=user or self._user_of(opened),
+            guild=guild,
+            channel=channel,
+            message=opened.original if opened.type == MESSAGE_COMPONENT else None,
+        )
+
+    def _user_of(self, inter: InteractionRecord) -> FakeUser:
+        user_id = int((inter.payload.get("member") or inter.payload)["user"]["id"])
+        members = [m for g in self.guilds for m in g.members] + [self.user, self.moderator]
+        return next(m for m in members if m.id == user_id)
 
     # ------------------------------------------------------------------ interaction internals
 
@@ -1108,6 +1155,17 @@ class FakeDiscord:
                 self._put_reaction,
             ),
             ("POST", "/channels/{channel_id}/typing", self._no_content),
+            (
+                "POST",
+                "/channels/{channel_id}/messages/{message_id}/threads",
+                self._post_message_thread,
+            ),
+            ("POST", "/channels/{channel_id}/threads", self._post_thread),
+            ("GET", "/channels/{channel_id}/messages/pins", self._get_pins),
+            ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self._put_pin),
+            ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self._delete_pin),
+            ("PUT", "/channels/{channel_id}/pins/{message_id}", self._put_pin),
+            ("DELETE", "/channels/{channel_id}/pins/{message_id}", self._delete_pin),
         ]
         self._routes = [
             (method, _route_regex(template), handler) for method, template, handler in routes
@@ -1367,3 +1425,72 @@ class FakeDiscord:
 
     async def _put_reaction(self, record: RequestRecord, params: dict[str, str]) -> None:
         self._channel_message(params).reactions.append(params["emoji"])
+
+    # -- threads and pins
+
+    async def _post_message_thread(
+        self, record: RequestRecord, params: dict[str, str]
+    ) -> dict[str, Any]:
+        """A public thread on a message: its id is the message's id, as on Discord."""
+        message = self._channel_message(params)
+        if message.data.get("thread"):
+            raise DiscordError(400, 160004, "A thread has already been created for this message")
+        thread = self._open_thread(params, record.json or {}, 11, thread_id=message.id)
+        message.data["thread"] = thread.payload()
+        return thread.payload()
+
+    async def _post_thread(self, record: RequestRecord, params: dict[str, str]) -> dict[str, Any]:
+        body = record.json or {}
+        return self._open_thread(params, body, int(body.get("type") or 12)).payload()
+
+    def _open_thread(
+        self,
+        params: dict[str, str],
+        body: dict[str, Any],
+        kind: int,
+        thread_id: int | None = None,
+    ) -> FakeChannel:
+        parent = self._channel(params)
+        if parent.is_thread:
+            raise DiscordError(400, 50024, "Cannot execute action on this channel type")
+        allowed = discord.Permissions(
+            BOT_PERMISSIONS if parent.bot_permissions is None else parent.bot_permissions
+        )
+        if not (allowed.view_channel and allowed.create_public_threads):
+            raise DiscordError(403, 50013, "Missing Permissions")
+        guild = self._guild_of(parent)
+        assert guild is not None
+        thread = FakeChannel(
+            str(body["name"]),
+            guild_id=guild.id,
+            nsfw=parent.nsfw,
+            type=kind,
+            parent_id=parent.id,
+            owner_id=self.bot_user.id,
+            bot_permissions=parent.bot_permissions,
+            **({"id": thread_id} if thread_id else {}),
+        )
+        guild.channels.append(thread)
+        self.threads_created.append(thread)
+        return thread
+
+    def _pinned(self, params: dict[str, str]) -> MessageRecord:
+        message = self._channel_message(params)
+        channel = self._channel(params)
+        allowed = discord.Permissions(
+            BOT_PERMISSIONS if channel.bot_permissions is None else channel.bot_permissions
+        )
+        if not (allowed.pin_messages or allowed.manage_messages):
+            raise DiscordError(403, 50013, "Missing Permissions")
+        return message
+
+    async def _put_pin(self, record: RequestRecord, params: dict[str, str]) -> None:
+        self._pinned(params).data["pinned"] = True
+
+    async def _delete_pin(self, record: RequestRecord, params: dict[str, str]) -> None:
+        self._pinned(params).data["pinned"] = False
+
+    async def _get_pins(self, record: RequestRecord, params: dict[str, str]) -> dict[str, Any]:
+        pinned = [m for m in self.channel_messages(self._channel(params)) if m.data["pinned"]]
+        items = [{"pinned_at": iso_now(), "message": m.data} for m in reversed(pinned)]
+        return {"items": [i for i in items if not i["message"].get("deleted")], "has_more": False}
