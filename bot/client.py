@@ -17,6 +17,7 @@ from .errors import report_error
 from .journal import JobJournal
 from .server_config import ServerConfig
 from .settings import BotSettings
+from .showcase import ShowcaseService
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ EXTENSIONS = (
     "cogs.translate",
     "cogs.generate",
     "cogs.config",
+    "cogs.showcase",
 )
 
 
@@ -69,6 +71,7 @@ class PipelineBot(commands.Bot):
         self.journal = JobJournal(self)
         self.server_config = ServerConfig(self.settings)
         self.cooldowns = Cooldowns(self.settings)
+        self.showcase = ShowcaseService(self)
         #: Command handlers waiting on a job; shutdown lets them tell their users.
         self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents
@@ -85,6 +88,7 @@ class PipelineBot(commands.Bot):
             self.store = await Store.open(self.settings.data_dir)
         self.journal.open(self.store)
         await self.server_config.open(self.store)
+        await self.showcase.start(self.store)
         await self.service.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -121,6 +125,7 @@ class PipelineBot(commands.Bot):
         if self.store is not None and not self.journal.suspended:
             await self.journal.suspend()
         await self.service.close()
+        await self.showcase.close()
         if self.waiting:
             await asyncio.wait(self.waiting, timeout=5)
         await super().close()

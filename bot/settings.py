@@ -35,3 +35,14 @@ class BotSettings(InferenceSettings):
     data_dir: Path = Path("./data")
     #: Finished jobs stay in the journal this long before they are pruned.
     journal_keep_hours: float = Field(default=24.0, gt=0)
+
+    # -- the community showcase's gallery web page ----------------------------------------
+    #: The public address of the gallery (where GALLERY_PORT, or the inference server that
+    #: mounts it, is reached), e.g. https://bot.example.org/gallery. Empty: /showcase
+    #: gallery has no link to give.
+    gallery_url: str = ""
+    #: Serve the gallery from the bot on this port (empty: no page here, e.g. when the
+    #: inference HTTP server mounts it).
+    gallery_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The address the bot's gallery server listens on (put a TLS proxy in front of it).
+    gallery_host: str = "127.0.0.1"

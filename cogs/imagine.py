@@ -20,6 +20,7 @@ from bot.errors import UserError, send_ephemeral
 from bot.jobs import renderer, run_job
 from bot.render import Reply
 from bot.render.imagine import render_image, request_from_embed, size_choices
+from bot.showcase import with_share
 from inference import Result
 from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_SIDE, MIN_STEPS
 
@@ -173,7 +174,8 @@ Imagine.buttons = (CancelButton, RegenerateButton)
 @renderer("imagine")
 async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
     view = discord.ui.View(timeout=None).add_item(RegenerateButton())
-    return await render_image(result, max_bytes=max_bytes, view=view)  # type: ignore[arg-type]
+    reply = await render_image(result, max_bytes=max_bytes, view=view)  # type: ignore[arg-type]
+    return with_share(reply) if reply.messages[-1].files else reply
 
 
 def age_restricted(channel: object) -> bool:

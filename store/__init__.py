@@ -9,13 +9,16 @@ from .db import DB_FILE, Store, StoreError
 from .journal import Journal, JournalEntry
 from .migration import Migration
 from .server_settings import ServerSettings
+from .showcase import Post, Showcase
 
 __all__ = [
     "DB_FILE",
     "Journal",
     "JournalEntry",
     "Migration",
+    "Post",
     "ServerSettings",
+    "Showcase",
     "Store",
     "StoreError",
 ]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import journal, server_settings
+from . import journal, server_settings, showcase
 from .migration import Migration
 
 FEATURES: dict[str, Sequence[Migration]] = {
     "journal": journal.MIGRATIONS,
     "server_settings": server_settings.MIGRATIONS,
+    "showcase": showcase.MIGRATIONS,
 }
