@@ -43,6 +43,9 @@ SHARING_OFF = (
 
 
 class ShowcaseService:
+    #: How often the weekly highlights are checked for (tests make it short).
+    check_every_s = 300.0
+
     def __init__(self, bot: PipelineBot) -> None:
         self.bot = bot
         self._db: Showcase | None = None
@@ -50,8 +53,6 @@ class ShowcaseService:
         self._weekly: asyncio.Task[None] | None = None
         #: Wall-clock time (tests move it to see a week pass).
         self.clock: Callable[[], float] = time.time
-        #: How often the weekly highlights are checked for.
-        self.check_every_s = 300.0
 
     @property
     def db(self) -> Showcase:
