@@ -71,12 +71,12 @@ def _card(secret: str, post: Post) -> str:
         media = ""
     excerpt = f'<p class="excerpt">{escape(post.excerpt)}</p>' if post.excerpt else ""
     when = dt.datetime.fromtimestamp(post.created_at, dt.timezone.utc)
-    votes = f"⭐ {post.votes}"
+    votes = f'<span class="votes" title="votes">★ {post.votes}</span>'
     return (
         f'<li class="post post-{post.kind}" data-id="{post.id}">{media}{excerpt}'
         f'<div class="body"><p class="prompt">{escape(post.prompt)}</p>'
         f'<div class="meta"><span class="author">{escape(post.author_name)}</span>'
-        f'<span class="votes">{votes}</span>'
+        f"{votes}"
         f'<time datetime="{when.isoformat(timespec="seconds")}">{when:%Y-%m-%d}</time>'
         "</div></div></li>"
     )
