@@ -70,6 +70,10 @@ class Showcase(PipelineCog):
         )
 
     @PipelineCog.listener()
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        await self.bot.showcase.deleted(event.channel_id, event.message_id, event.guild_id)
+
+    @PipelineCog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         count = await self.bot.showcase.db.forget_server(guild.id)
         await self.bot.server_config.forget(guild.id)

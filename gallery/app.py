@@ -46,7 +46,12 @@ CSS = Path(__file__).with_name("gallery.css")
 #: What a secret looks like (``secrets.token_urlsafe(24)``): anything else is not looked up.
 _SECRET = re.compile(r"[A-Za-z0-9_-]{32}")
 _MAX_PAGE = 100_000
-_TYPES = {".png": "image/png", ".wav": "audio/wav"}
+_TYPES = {
+    ".png": "image/png",
+    ".wav": "audio/wav",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+}
 
 SHOWCASE = web.AppKey("showcase", Showcase)
 

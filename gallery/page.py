@@ -67,6 +67,8 @@ def _card(secret: str, post: Post) -> str:
         )
     elif post.kind == "audio":
         media = f'<audio controls preload="none" src="{base}"></audio>'
+    elif post.file_name:
+        media = f'<a class="file" href="{base}">Read it all</a>'
     else:
         media = ""
     excerpt = f'<p class="excerpt">{escape(post.excerpt)}</p>' if post.excerpt else ""

@@ -29,8 +29,17 @@ def safe_name(name: str) -> str:
     return cleaned if _SAFE_NAME.fullmatch(cleaned) else "file"
 
 
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def server_dir(data_dir: Path, server_id: str) -> Path:
+    if not _ID.fullmatch(server_id):  # a platform's id; never a path
+        raise ValueError(f"not a server id: {server_id!r}")
+    return data_dir / ROOT / server_id
+
+
 def post_dir(data_dir: Path, server_id: str, post_id: int) -> Path:
-    return data_dir / ROOT / str(int(server_id)) / str(int(post_id))
+    return server_dir(data_dir, server_id) / str(int(post_id))
 
 
 def file_path(data_dir: Path, server_id: str, post_id: int, name: str) -> Path | None:
@@ -51,7 +60,7 @@ async def remove_post(data_dir: Path, server_id: str, post_id: int) -> None:
 
 
 async def remove_server(data_dir: Path, server_id: str) -> None:
-    await asyncio.to_thread(shutil.rmtree, data_dir / ROOT / str(int(server_id)), True)
+    await asyncio.to_thread(shutil.rmtree, server_dir(data_dir, server_id), True)
 
 
 def _save(folder: Path, name: str, data: bytes) -> None:

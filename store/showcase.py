@@ -46,6 +46,7 @@ MIGRATIONS = (
                 UNIQUE (server_id, source_id)
             )""",
             "CREATE INDEX showcase_posts_by_server ON showcase_posts (server_id, created_at)",
+            "CREATE INDEX showcase_posts_by_message ON showcase_posts (message_id)",
             """CREATE TABLE showcase_votes (
                 post_id INTEGER NOT NULL REFERENCES showcase_posts (id) ON DELETE CASCADE,
                 user_id TEXT NOT NULL,
@@ -145,11 +146,13 @@ class Showcase:
         await media.save(self.data_dir, post.server_id, post.id, post.file_name, data)
 
     async def posted(self, post: Post, channel_id: object, message_id: object) -> None:
+        """The post is out (with ``post.excerpt`` as it is now: a file's may come late)."""
         post.channel_id, post.message_id = str(channel_id), str(message_id)
         await self.store.write(
             lambda c: c.execute(
-                "UPDATE showcase_posts SET channel_id = ?, message_id = ? WHERE id = ?",
-                (post.channel_id, post.message_id, post.id),
+                "UPDATE showcase_posts SET channel_id = ?, message_id = ?, excerpt = ?"
+                " WHERE id = ?",
+                (post.channel_id, post.message_id, post.excerpt, post.id),
             )
         )
 
@@ -164,6 +167,17 @@ class Showcase:
         row = await self.store.read(
             lambda c: c.execute(
                 f"SELECT {_COLUMNS} FROM showcase_posts WHERE id = ?", (post_id,)
+            ).fetchone()
+        )
+        return None if row is None else Post._from_row(row)
+
+    async def find_post(self, server_id: object, message_id: object) -> Post | None:
+        """The live post whose showcase message is ``message_id``."""
+        row = await self.store.read(
+            lambda c: c.execute(
+                f"SELECT {_COLUMNS} FROM showcase_posts WHERE server_id = ? AND message_id = ?"
+                " AND removed_at IS NULL",
+                (str(server_id), str(message_id)),
             ).fetchone()
         )
         return None if row is None else Post._from_row(row)

@@ -18,7 +18,7 @@ from ..render.imagine import SEED, SIZE, STEPS, unescape_prompt
 #: How much of a text result the showcase keeps (the jump link leads to the rest).
 EXCERPT_CHARS = 1500
 PROMPT_CHARS = 1000
-_FILE_KINDS = {".png": "image", ".wav": "audio"}
+_FILE_KINDS = {".png": "image", ".wav": "audio", ".txt": "text", ".md": "text"}
 _VOICE = re.compile(r"voice \*\*(.+?)\*\*")
 _SEED = re.compile(r"Seed (\d+)")
 
@@ -40,7 +40,7 @@ def read_result(message: discord.Message) -> SharedResult | None:
     )
     if attachment is not None:
         kind = _FILE_KINDS[PurePath(attachment.filename).suffix.lower()]
-        reader = _image if kind == "image" else _speech
+        reader = {"image": _image, "audio": _speech, "text": _text_file}[kind]
         found = reader(message.embeds)
         if found is None:
             return None
@@ -69,6 +69,17 @@ def _speech(embeds: list[discord.Embed]) -> SharedResult | None:
     voice = _VOICE.search(lines[0])
     details = {"Voice": discord.utils.remove_markdown(voice[1])} if voice else {}
     return SharedResult("audio", clip(quoted or "(speech)", PROMPT_CHARS), details)
+
+
+def _text_file(embeds: list[discord.Embed]) -> SharedResult:
+    """A text file (a story's export): its excerpt is read from the file when shared."""
+    title = next((e.title or e.description for e in embeds if e.title or e.description), None)
+    return SharedResult("text", clip(title or "Story", PROMPT_CHARS))
+
+
+def text_excerpt(data: bytes) -> str:
+    """The start of a shared text file, for the post and the gallery."""
+    return clip(data[: EXCERPT_CHARS * 4].decode("utf-8", "replace").strip(), EXCERPT_CHARS)
 
 
 def _story(message: discord.Message) -> SharedResult | None:

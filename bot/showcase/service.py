@@ -25,7 +25,7 @@ from store import Post, Showcase, Store
 from ..errors import UserError
 from ..render.base import COLOUR, clip, escape, quote
 from .buttons import post_view
-from .reading import read_result
+from .reading import read_result, text_excerpt
 
 if TYPE_CHECKING:
     from ..client import PipelineBot
@@ -136,6 +136,8 @@ class ShowcaseService:
             except (discord.HTTPException, discord.NotFound):
                 raise UserError("The result's file can't be read any more.") from None
             await self.db.save_file(post, data)
+            if post.kind == "text" and not post.excerpt:
+                post.excerpt = text_excerpt(data)
             files.append(discord.File(io.BytesIO(data), filename=attachment.filename))
         try:
             channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
@@ -152,6 +154,14 @@ class ShowcaseService:
             ) from None
         await self.db.posted(post, channel_id, sent.id)
         return sent.jump_url
+
+    async def deleted(self, channel_id: int, message_id: int, guild_id: int | None) -> None:
+        """A message was deleted: a showcase post deleted by hand leaves the gallery too."""
+        if guild_id is None or self.bot.server_config.showcase_channel(guild_id) != channel_id:
+            return
+        post = await self.db.find_post(guild_id, message_id)
+        if post is not None:
+            await self.db.remove(post.id)
 
     # -- votes and removal --------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.client import PipelineBot
 from bot.showcase.service import ShowcaseService
 from store import Showcase
 from tests.bot.conftest import BotFactory, final_message
@@ -26,13 +27,13 @@ def showcase_posts(fake: FakeDiscord, channel: FakeChannel) -> list[MessageRecor
     return [m for m in fake.channel_messages(channel) if not m.deleted and m.embeds]
 
 
-async def set_up(fake: FakeDiscord, start_bot: BotFactory, **options: Any) -> FakeChannel:
-    """A bot whose server shares to #showcase (and whatever else ``options`` sets)."""
+async def set_up(fake: FakeDiscord, start_bot: BotFactory) -> tuple[FakeChannel, PipelineBot]:
+    """A bot whose server shares to #showcase."""
     channel = fake.guild.add_channel("showcase")
-    await start_bot()
-    done = await configure(fake, "showcase", {"channel": channel, **options}, admin(fake))
+    bot = await start_bot()
+    done = await configure(fake, "showcase", {"channel": channel}, admin(fake))
     assert done.original.content.startswith("✅"), done.original.content
-    return channel
+    return channel, bot
 
 
 async def answer(inter: InteractionRecord) -> str:
@@ -66,7 +67,7 @@ async def test_share_once_vote_unvote_restart_top_and_remove(
     fake_discord: FakeDiscord, start_bot: BotFactory, tmp_path: Path
 ) -> None:
     fake = fake_discord
-    channel = await set_up(fake, start_bot)
+    channel, bot = await set_up(fake, start_bot)
     result = await final_message(await imagine(fake, "a red *fox* @everyone"))
     assert SHARE in result.custom_ids and "imagine:again" in result.custom_ids
 
@@ -108,7 +109,6 @@ async def test_share_once_vote_unvote_restart_top_and_remove(
     assert votes_shown(post) == "2"
 
     # a restart keeps the votes: carol's click now takes hers back
-    bot = fake._clients[-1][0]
     await bot.close()
     await start_bot()
     await vote(fake, post, carol)
@@ -147,7 +147,7 @@ async def test_speech_and_text_are_shared_with_their_file_and_excerpt(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
     fake = fake_discord
-    channel = await set_up(fake, start_bot)
+    channel, bot = await set_up(fake, start_bot)
     speech = await final_message(await fake.invoke_slash("speak", {"text": "hello there"}))
     assert (await share(fake, speech)).startswith("✅")
     text = await final_message(
@@ -163,6 +163,16 @@ async def test_speech_and_text_are_shared_with_their_file_and_excerpt(
     assert text_post.embeds[0]["title"] == "📖 Story"
     assert "Once upon" in text_post.embeds[0]["description"]
     assert not text_post.files
+
+    # a moderator deletes a post by hand: it leaves the gallery too
+    guild = fake.guild.id
+    assert list(bot.showcase.db.data_dir.rglob("*.wav"))
+    assert await bot.showcase.db.find_post(guild, audio_post.id) is not None
+    event = {"id": str(audio_post.id), "channel_id": str(channel.id), "guild_id": str(guild)}
+    await fake.dispatch("MESSAGE_DELETE", event)
+    await fake.wait_for(lambda: not list(bot.showcase.db.data_dir.rglob("*.wav")))
+    assert await bot.showcase.db.find_post(guild, audio_post.id) is None
+    assert [p.kind for p in (await bot.showcase.db.page(guild))[0]] == ["text"]
 
 
 async def test_bad_clicks_get_short_answers(
