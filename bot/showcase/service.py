@@ -62,12 +62,19 @@ class ShowcaseService:
 
     async def start(self, store: Store) -> None:
         self._db = Showcase(store)
-        settings = self.bot.settings
-        if settings.gallery_port is not None:
-            self._gallery = await serve_gallery(
-                self.db, settings.gallery_host, settings.gallery_port
-            )
-            log.info("gallery served on %s:%d", settings.gallery_host, settings.gallery_port)
+        host, port = self.bot.settings.gallery_host, self.bot.settings.gallery_port
+        if port is not None:
+            try:
+                self._gallery = await serve_gallery(self.db, host, port)
+                log.info("gallery served on %s:%d", host, port)
+            except OSError as exc:  # the bot itself is still useful without the page
+                log.error(
+                    "the gallery cannot listen on %s:%d (%s): check GALLERY_HOST and "
+                    "GALLERY_PORT; running without it",
+                    host,
+                    port,
+                    exc.strerror or exc,
+                )
         self._weekly = asyncio.create_task(self._weekly_loop(), name="showcase-weekly")
 
     async def close(self) -> None:

@@ -7,12 +7,18 @@ server."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import discord
 import pytest
+from discord import app_commands
 
 from bot.client import PipelineBot
+from bot.render import Reply
+from bot.showcase import with_share
 from bot.showcase.service import ShowcaseService
 from store import Showcase
 from tests.bot.conftest import BotFactory, final_message
@@ -232,7 +238,8 @@ async def test_the_gallery_link_rotates_and_leaving_the_server_deletes_the_showc
 ) -> None:
     fake = fake_discord
     channel = fake.guild.add_channel("showcase")
-    bot = await start_bot(gallery_url="https://gallery.example/")
+    port = free_port()
+    bot = await start_bot(gallery_url="https://gallery.example/", gallery_port=port)
     boss = admin(fake)
     off = await fake.invoke_slash("showcase gallery", {}, user=boss)
     assert "gallery is off" in (await off.wait_for_message()).content
@@ -250,13 +257,58 @@ async def test_the_gallery_link_rotates_and_leaving_the_server_deletes_the_showc
     assert await db.server_for(first.rsplit("/", 1)[1]) is None
     assert await db.server_for(second.rsplit("/", 1)[1]) == str(fake.guild.id)
 
-    await share(fake, await final_message(await imagine(fake)))
+    await share(fake, await final_message(await imagine(fake, "a fox by the sea")))
     assert list((tmp_path / "data" / "showcase").rglob("*.png"))
+    # the bot serves the gallery itself (GALLERY_PORT); the link works, the old one not
+    page = second.replace("https://gallery.example", f"http://127.0.0.1:{port}")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(page) as response:
+            assert response.status == 200 and "a fox by the sea" in await response.text()
+        async with http.get(page.replace(second.rsplit("/", 1)[1], first.rsplit("/", 1)[1])) as old:
+            assert old.status == 404
     await fake.dispatch("GUILD_DELETE", {"id": str(fake.guild.id)})
     await fake.wait_for(lambda: not list((tmp_path / "data" / "showcase").rglob("*")))
     assert await db.page(fake.guild.id) == ([], 0)
     assert await db.server_for(second.rsplit("/", 1)[1]) is None
     assert bot.server_config.showcase_channel(fake.guild.id) is None
+    async with aiohttp.ClientSession() as http, http.get(page) as response:
+        assert response.status == 404
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_story_export_gets_share_through_with_share(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    """The /story export (another cog) adds Share with ``with_share``; a stand-in command
+    posts an export as it would: a title embed and the story as a text file."""
+    fake = fake_discord
+    channel, bot = await set_up(fake, start_bot)
+    story = "Once upon a time a tiny model wrote a story.\n\nThe end."
+
+    @app_commands.command(name="export")
+    async def export(interaction: discord.Interaction) -> None:
+        title = discord.Embed(title="📖 The tiny model's story")
+        reply = Reply.one(embeds=[title], files=[("story.txt", story.encode())])
+        [message] = with_share(reply).messages
+        await interaction.response.send_message(
+            embeds=message.embeds, files=message.discord_files(), view=message.view
+        )
+
+    bot.tree.add_command(export)
+    await bot.sync_commands()
+    exported = await (await fake.invoke_slash("export")).wait_for_message()
+    assert (await share(fake, exported)).startswith("✅")
+    [post] = showcase_posts(fake, channel)
+    assert "The tiny model's story" in post.embeds[0]["description"]
+    assert "a tiny model wrote a story" in post.embeds[0]["description"]  # from the file
+    assert post.file("story.txt").data == story.encode()
+    [shown], _ = await bot.showcase.db.page(fake.guild.id)
+    assert shown.kind == "text" and shown.excerpt == story
 
 
 def is_highlights(message: MessageRecord) -> bool:
