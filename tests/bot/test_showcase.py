@@ -189,13 +189,25 @@ async def test_bad_clicks_get_short_answers(
     await start_bot()
     result = await final_message(await imagine(fake))
     assert "Sharing is off" in await share(fake, result)  # no showcase channel yet
+    for user in (fake.user, fake.moderator):  # Manage Messages is not Manage Server
+        refused = await configure(fake, "showcase", {"channel": channel}, user)
+        assert refused.original.content.startswith("🔒")
+    assert "Sharing is off" in await share(fake, result)
 
-    await configure(fake, "showcase", {"channel": channel}, admin(fake))
+    boss = admin(fake)
+    await configure(fake, "showcase", {"channel": channel}, boss)
+    shown = (await configure(fake, "show", {}, boss)).original.embeds[0]["fields"]
+    assert {"name": "Showcase", "value": f"<#{channel.id}>", "inline": False} in shown
     result.deleted = True  # the result was deleted before the click reached the bot
     assert "deleted" in await share(fake, result)
     assert showcase_posts(fake, channel) == []
     [gone] = fake.take_rejections()  # the bot looked the result up: Discord said 404
     assert gone.status == 404
+
+    done = await configure(fake, "showcase", {"off": True}, boss)
+    assert "Sharing: off" in done.original.content
+    fresh = await final_message(await imagine(fake, "another"))
+    assert "Sharing is off" in await share(fake, fresh)
 
 
 async def test_weekly_highlights_name_the_top_three_once_a_week(
