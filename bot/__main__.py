@@ -13,10 +13,12 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+from inference.cli import settings_error
 from store import Store, StoreError
 
-from .client import PipelineBot
+from .client import PipelineBot, create_bot
 from .settings import BotSettings
 
 log = logging.getLogger("bot")
@@ -32,13 +34,18 @@ NO_DATABASE_URL = (
 )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot`` runs the bot; ``python -m bot sync`` syncs its slash commands to
+    Discord (DEV_GUILD_ID, else globally) and exits."""
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["sync"]):
+        print("usage: python -m bot [sync]", file=sys.stderr)
+        return 2
     load_dotenv()
     try:
         settings = BotSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"error: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+    except (ValidationError, SettingsError) as exc:  # one line, never a traceback
+        print(f"error: {settings_error(exc)}", file=sys.stderr)
         return 2
     if settings.discord_token is None:
         print(f"error: {NO_TOKEN}", file=sys.stderr)
@@ -46,9 +53,9 @@ def main() -> int:
     if os.environ.get("DATABASE_URL"):
         print(f"error: {NO_DATABASE_URL}", file=sys.stderr)
         return 2
-    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level.upper()))
+    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level))
     try:
-        asyncio.run(_serve(settings))
+        asyncio.run(_sync(settings) if args == ["sync"] else _serve(settings))
     except StoreError as exc:
         log.error("Cannot start: %s", exc)
         return 2
@@ -63,7 +70,7 @@ def main() -> int:
 
 async def _serve(settings: BotSettings) -> None:
     # the store first: a database that cannot be used stops the bot before it logs in
-    bot = PipelineBot(settings, store=await Store.open(settings.data_dir))
+    bot = create_bot(settings, store=await Store.open(settings.data_dir))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers
@@ -71,6 +78,16 @@ async def _serve(settings: BotSettings) -> None:
     async with bot:
         assert settings.discord_token is not None
         await bot.start(settings.discord_token.get_secret_value())
+
+
+async def _sync(settings: BotSettings) -> None:
+    """Log in (which runs setup_hook: the cogs, then a forced sync) and leave; the
+    inference service is not started."""
+    bot = PipelineBot(settings)
+    bot.sync_only = True
+    async with bot:
+        assert settings.discord_token is not None
+        await bot.login(settings.discord_token.get_secret_value())
 
 
 def _shutdown(bot: PipelineBot, sig: signal.Signals) -> None:

@@ -1,4 +1,5 @@
-"""The bot itself: a ``commands.Bot`` that owns the inference service."""
+"""The bot itself: a ``commands.Bot`` that owns the inference backend (the service in
+this process, or the client of an inference server when INFERENCE_URL is set)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from inference import InferenceService
+from inference import Backend, InferenceService
+from inference.client import RemoteService
 from store import Store
 
 from .checks import Cooldowns
@@ -18,6 +20,7 @@ from .journal import JobJournal
 from .server_config import ServerConfig
 from .settings import BotSettings
 from .showcase import ShowcaseService
+from .sync import sync_commands
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,16 @@ class PipelineTree(app_commands.CommandTree):
         await report_error(interaction, error)
 
 
+def create_backend(settings: BotSettings) -> Backend:
+    """The inference server at INFERENCE_URL when set, else the service in this process.
+    Cogs see the same ``Backend`` either way."""
+    if settings.inference_url:
+        return RemoteService(settings.inference_url, settings)
+    return InferenceService(settings)
+
+
 class PipelineBot(commands.Bot):
-    """Slash commands in front of an ``InferenceService``.
+    """Slash commands in front of an inference ``Backend``.
 
     The store and the service start in ``setup_hook`` (before the gateway connects),
     then the jobs the last run left unfinished are resumed. ``close`` marks waiting jobs
@@ -60,18 +71,20 @@ class PipelineBot(commands.Bot):
         self,
         settings: BotSettings | None = None,
         *,
-        service: InferenceService | None = None,
+        service: Backend | None = None,
         store: Store | None = None,
         **options: object,
     ) -> None:
         self.settings = settings or BotSettings()
-        self.service = service or InferenceService(self.settings)
+        self.service: Backend = service or create_backend(self.settings)
         #: Opened in setup_hook unless given (``python -m bot`` opens it before logging in).
         self.store = store
         self.journal = JobJournal(self)
         self.server_config = ServerConfig(self.settings)
         self.cooldowns = Cooldowns(self.settings)
         self.showcase = ShowcaseService(self)
+        #: ``python -m bot sync``: sync the commands whatever changed, without the service.
+        self.sync_only = False
         #: Command handlers waiting on a job; shutdown lets them tell their users.
         self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents
@@ -88,12 +101,14 @@ class PipelineBot(commands.Bot):
             self.store = await Store.open(self.settings.data_dir)
         self.journal.open(self.store)
         await self.server_config.open(self.store)
-        await self.showcase.start(self.store)
-        await self.service.start()
+        if not self.sync_only:  # python -m bot sync: the commands, nothing else
+            await self.showcase.start(self.store)
+            await self.service.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.sync_commands()
-        await self.journal.resume_all()  # after the cogs: they register the renderers
+        await self.sync_commands(force=self.sync_only)
+        if not self.sync_only:
+            await self.journal.resume_all()  # after the cogs: they register the renderers
 
     def admit(self, task: str, interaction: discord.Interaction) -> None:
         """Let ``interaction`` run ``task``, or raise the check failure that says why not:
@@ -102,21 +117,30 @@ class PipelineBot(commands.Bot):
         self.server_config.check_enabled(task, interaction)
         self.cooldowns.hit(task, interaction, self.server_config.cooldown(task, interaction))
 
-    async def sync_commands(self) -> None:
-        """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while)."""
-        if self.settings.dev_guild_id:
-            guild = discord.Object(self.settings.dev_guild_id)
+    async def sync_commands(self, *, force: bool = False) -> None:
+        """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while); only
+        when the commands changed since the last sync (see bot/sync.py) or ``force``."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %s", len(synced), guild.id)
+        where = f"to guild {guild.id}" if guild else "globally"
+        count = await sync_commands(
+            self.tree, self.application_id, self.settings.data_dir, guild, force=force
+        )
+        if count is None:
+            log.info("commands unchanged since the last sync %s: not synced", where)
         else:
-            synced = await self.tree.sync()
-            log.info("synced %d global commands", len(synced))
+            log.info("synced %d commands %s", count, where)
 
     async def on_ready(self) -> None:
         assert self.user is not None
+        where = self.service.where if isinstance(self.service, RemoteService) else "this process"
         log.info(
-            "logged in as %s (%s) on %s", self.user, self.user.id, self.service.placement.describe()
+            "logged in as %s (%s); models run in %s on %s",
+            self.user,
+            self.user.id,
+            where,
+            self.service.status().device,
         )
 
     async def close(self) -> None:
@@ -131,3 +155,17 @@ class PipelineBot(commands.Bot):
         await super().close()
         if self.store is not None:
             await self.store.close()
+
+
+class ShardedPipelineBot(PipelineBot, commands.AutoShardedBot):
+    """The bot with several shards in one process (SHARD_COUNT, SHARD_IDS)."""
+
+
+def create_bot(settings: BotSettings, **options: object) -> PipelineBot:
+    """The bot that SHARD_COUNT asks for: unsharded, or sharded ("auto" lets Discord say
+    how many shards; SHARD_IDS picks this process's share)."""
+    if settings.shard_count is None:
+        return PipelineBot(settings, **options)
+    count = None if settings.shard_count == "auto" else settings.shard_count
+    ids = settings.shard_id_list() or None
+    return ShardedPipelineBot(settings, shard_count=count, shard_ids=ids, **options)

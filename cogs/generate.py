@@ -47,8 +47,8 @@ class Generate(PipelineCog):
     @app_commands.describe(
         prompt=f"The start of the text (up to {MAX_PROMPT_CHARS:,} characters)",
         max_tokens=f"Tokens to write, 1 to {MAX_NEW_TOKENS} (default {DEFAULT_NEW_TOKENS})",
-        temperature=f"0 (always the same) to {MAX_TEMPERATURE:g} (wild); default "
-        f"{DEFAULT_TEMPERATURE:g}",
+        temperature=f"0 (always the same) to {MAX_TEMPERATURE:g} (wild); default: the "
+        f"model's own, else {DEFAULT_TEMPERATURE:g}",
         seed="0 to 4294967295: the same seed and settings write the same text (default: random)",
     )
     @cooldown("generate")

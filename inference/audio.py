@@ -1,5 +1,5 @@
-"""Audio helpers for speech tasks: sentence splitting, joining clips with pauses,
-16-bit WAV encoding, resampling, and shrinking a WAV to fit an upload limit.
+"""Audio helpers for speech tasks: joining clips with pauses, 16-bit WAV encoding,
+resampling, and shrinking a WAV to fit an upload limit.
 
 Pure functions on numpy arrays and bytes; nothing here loads a model, so the bot side
 (``fit_wav``) can use them without importing torch or transformers.
@@ -8,8 +8,7 @@ Pure functions on numpy arrays and bytes; nothing here loads a model, so the bot
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import soundfile as sf
@@ -19,87 +18,6 @@ PAUSE_S = 0.25
 
 #: Rates ``fit_wav`` tries, highest first: speech stays intelligible down to 8 kHz.
 FIT_RATES = (24_000, 22_050, 16_000, 12_000, 8_000)
-
-# -- text -------------------------------------------------------------------------
-
-# A sentence ends at . ! ? … (and their CJK forms), possibly followed by closing quotes
-# or brackets, then whitespace. Newlines always end a chunk.
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])([\"'”’)\]]*)\s+")
-_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
-# Words whose full stop does not end a sentence ("Dr. Smith", "e.g. this").
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sr jr vs etc e.g i.e no fig mt approx dept".split()  # noqa: SIM905
-)
-
-
-def split_sentences(text: str, max_chars: int) -> list[str]:
-    """Split ``text`` into sentences of at most ``max_chars`` characters.
-
-    Lines and sentences (. ! ? …) are chunks of their own; a full stop after a common
-    abbreviation or a single initial does not end a sentence. A sentence longer than
-    ``max_chars`` is cut at clause punctuation (, ; : dashes), then between words, and
-    only as a last resort inside a word.
-    """
-    chunks: list[str] = []
-    for line in text.splitlines():
-        for sentence in _sentences(line):
-            chunks += _fit_chars(sentence, max_chars)
-    return chunks
-
-
-def _sentences(line: str) -> list[str]:
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(line):
-        words = line[start : match.start()].split()
-        last = words[-1].rstrip(".") if words else ""
-        initial = len(last) == 1 and last.isupper()
-        if line[match.start() - 1] == "." and (last.lower() in _ABBREVIATIONS or initial):
-            continue  # "Dr. Who", "J. R. R. Tolkien": not the end of a sentence
-        pieces.append(line[start : match.end(1)])  # closing quotes stay with the sentence
-        start = match.end()
-    pieces.append(line[start:])
-    return [" ".join(p.split()) for p in pieces if p.strip()]
-
-
-def _fit_chars(sentence: str, max_chars: int) -> list[str]:
-    if len(sentence) <= max_chars:
-        return [sentence]
-    for separator in (_CLAUSE_END, re.compile(r"\s+")):
-        parts = separator.split(sentence)
-        if len(parts) > 1:
-            return [
-                piece for part in _pack(parts, max_chars) for piece in _fit_chars(part, max_chars)
-            ]
-    return [sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars)]
-
-
-def _pack(parts: Sequence[str], max_chars: int) -> list[str]:
-    """Greedily join consecutive parts (with spaces) into pieces of at most max_chars."""
-    packed: list[str] = []
-    for part in parts:
-        if packed and len(packed[-1]) + 1 + len(part) <= max_chars:
-            packed[-1] += " " + part
-        else:
-            packed.append(part)
-    return packed
-
-
-def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
-    """Halve ``text`` (between words, near the middle) until every piece ``fits``.
-
-    For limits that only a tokenizer can check, such as SpeechT5's 600 tokens.
-    """
-    if fits(text) or len(text) <= 1:
-        return [text]
-    middle = len(text) // 2
-    spaces = [m.start() for m in re.finditer(r"\s", text)]
-    cut = min(spaces, key=lambda i: abs(i - middle)) if spaces else middle
-    left, right = text[:cut].strip(), text[cut:].strip()
-    if not left or not right:  # a space at an edge: cut inside the word instead
-        left, right = text[:middle], text[middle:]
-    return split_to_fit(left, fits) + split_to_fit(right, fits)
-
 
 # -- audio ------------------------------------------------------------------------
 

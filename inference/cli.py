@@ -3,6 +3,9 @@
     python -m inference run sentiment "I love this" [--model DIR] [--top-k]
     python -m inference run imagine "a red fox" --steps 20 --out fox.png
     python -m inference tasks
+    python -m inference download [TASK ...]   # see operate.py
+    python -m inference check [TASK ...]
+    python -m inference serve [--host 127.0.0.1] [--port 8765]
 
 Options after the task are the slash command's options (``--context``, ``--target``,
 ``--labels``...); a flag without a value means "yes". Exit status: 0 on success, 2 with
@@ -24,6 +27,7 @@ import transformers
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from . import operate
 from .errors import InferenceError
 from .service import InferenceService
 from .settings import InferenceSettings
@@ -45,13 +49,28 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: DEVICE)")
 
     commands.add_parser("tasks", help="list the tasks and their models")
+    operate.add_commands(commands)  # download, check
+
+    from .server import runner as server_runner  # the HTTP server (inference/server/)
+
+    server_runner.add_arguments(commands.add_parser("serve", help="serve the HTTP API"))
 
     args, extra = parser.parse_known_args(argv)
+    if args.command in operate.COMMANDS:
+        return operate.main(args, extra)
+    if args.command == "serve":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            return server_runner.main(args, InferenceSettings())
+        except (ValidationError, SettingsError) as exc:
+            print(f"error: {settings_error(exc)}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "tasks":
         try:
             settings = InferenceSettings()
         except (ValidationError, SettingsError) as exc:
-            print(f"error: {_settings_error(exc)}", file=sys.stderr)
+            print(f"error: {settings_error(exc)}", file=sys.stderr)
             return EXIT_USAGE
         for name, cls in TASKS.items():
             print(f"{name:<10} {cls.summary}  [{settings.model_for(name)}]")
@@ -69,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ValidationError, SettingsError) as exc:  # a setting in the environment or .env
-        print(f"error: {_settings_error(exc)}", file=sys.stderr)
+        print(f"error: {settings_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # --out could not be written
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
@@ -103,7 +122,7 @@ async def _run_once(args: argparse.Namespace, options: dict[str, Any]) -> dict[s
     return payload
 
 
-def _settings_error(exc: ValidationError | SettingsError) -> str:
+def settings_error(exc: ValidationError | SettingsError) -> str:
     """One line from pydantic's report: ``setting MAX_QUEUE: Input should be ...``."""
     if isinstance(exc, SettingsError):  # a JSON setting that is not JSON, say
         return f"{exc} ({exc.__cause__})" if exc.__cause__ else str(exc)

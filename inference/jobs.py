@@ -79,6 +79,11 @@ class JobHandle(Protocol):
     def cancel(self) -> bool:
         """Cancel the job; False when it had already finished."""
 
+    async def accepted(self) -> None:
+        """Wait until the backend has taken the job in, and raise its refusal (``Busy``,
+        say) when it failed before that. A remote backend answers only once the request
+        reached it; in-process, ``submit`` itself refuses, so this returns at once."""
+
     async def result(self) -> Result:
         """Wait for the result; raises the job's ``InferenceError`` when it failed."""
 

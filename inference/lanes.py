@@ -27,10 +27,12 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import metrics
 from .errors import Busy, InferenceError, JobCancelled, JobTimeout
 from .jobs import JobState, JobUpdate
 from .results import Result
 from .scheduling import Ticket
+from .settings import InferenceSettings, TaskLimits
 from .tasks.base import Task
 
 if TYPE_CHECKING:
@@ -48,6 +50,21 @@ class Limits:
     timeout_s: float
     #: Seconds a job may wait in the queue (and for its model) before it starts.
     queue_timeout_s: float
+
+    @classmethod
+    def for_task(
+        cls, task: type[Task[Any, Any]], settings: InferenceSettings, override: TaskLimits | None
+    ) -> Limits:
+        """The limits of ``task``: TASK_LIMITS' override, else the global setting, within
+        what the task allows (its own batch cap and time limit)."""
+        o, s = override or TaskLimits(), settings
+        return cls(
+            max_batch_size=min(o.max_batch_size or s.max_batch_size, task.max_batch_size),
+            max_wait_ms=s.max_wait_ms if o.max_wait_ms is None else o.max_wait_ms,
+            max_queue=o.max_queue or s.max_queue,
+            timeout_s=o.timeout_s or task.timeout_s or s.job_timeout_s,
+            queue_timeout_s=o.queue_timeout_s or s.queue_timeout_s,
+        )
 
 
 class Job:
@@ -97,6 +114,9 @@ class Job:
             return False
         self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
         return True
+
+    async def accepted(self) -> None:
+        """In-process jobs are taken in (or refused) by ``submit`` itself."""
 
     async def result(self) -> Result:
         """Wait for the result; raises the job's ``InferenceError`` when it failed."""
@@ -401,6 +421,7 @@ class Lane:
         if not batch:
             return
         ticket = Ticket(min(job.tag for job in batch), long=self.task.long_running)
+        metrics.batch_ran(self.task.name, len(batch))
         outcomes = await self.service._in_thread(self._run_isolated, models, batch, ticket)
         seconds = ticket.used_s
         cost = sum(self.task.cost(job.request) for job in batch)
@@ -416,8 +437,8 @@ class Lane:
     def _run_isolated(
         self, models: Mapping[str, Any], batch: list[Job], ticket: Ticket
     ) -> list[Any]:
-        """Hold the device and run the batch; when it raises as a whole, run its requests
-        one by one so that one bad request fails alone. Runs in a worker thread."""
+        """Hold the device and run the batch (one by one when it fails as a whole).
+        Runs in a worker thread."""
         loop = self.service._loop
         assert loop is not None
         gate = self.service.gate
@@ -425,29 +446,12 @@ class Lane:
         try:
             with contextlib.suppress(RuntimeError):  # the loop closed under us
                 loop.call_soon_threadsafe(_mark_running, batch)
-            try:
-                requests = [job.request for job in batch]
-                return self.task.run_batch(models, requests, BatchRun(self, batch, ticket, loop))
-            except Exception as exc:
-                if len(batch) == 1:
-                    return [exc]
-                log.warning(
-                    "batch of %d %s requests failed; retrying one by one",
-                    len(batch),
-                    self.task.name,
-                    exc_info=True,
-                )
-            outcomes: list[Any] = []
-            for job in batch:
-                if job.done:  # cancelled or timed out meanwhile: no need to run it again
-                    outcomes.append(JobCancelled("The request was cancelled."))
-                    continue
-                try:
-                    run = BatchRun(self, [job], ticket, loop)
-                    outcomes += self.task.run_batch(models, [job.request], run)
-                except Exception as exc:
-                    outcomes.append(exc)
-            return outcomes
+            return self.task.run_isolated(
+                models,
+                [job.request for job in batch],
+                lambda indices: BatchRun(self, [batch[i] for i in indices], ticket, loop),
+                lambda index: batch[index].done,
+            )
         finally:
             gate.release(ticket)
 

@@ -6,9 +6,9 @@ Every field maps to the upper-case environment variable of the same name
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .languages import language_map
@@ -24,8 +24,61 @@ class TaskLimits(BaseModel):
     queue_timeout_s: float | None = Field(default=None, gt=0)
 
 
+class PairEntry(BaseModel):
+    """A TRANSLATE_PAIRS value in its object form: a model and its target token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    target_token: str | None = None
+
+
+class RayDeployment(BaseModel):
+    """How ``serve --ray`` deploys one task (RAY_DEPLOYMENTS); unset fields take the
+    "default" entry's value, then the built-in default (see ``inference/rayserve``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Fixed replica count; ignored when ``autoscaling`` is given.
+    num_replicas: int | None = Field(default=None, ge=1)
+    #: Ray Serve's autoscaling_config, such as {"min_replicas": 1, "max_replicas": 4}.
+    autoscaling: dict[str, Any] | None = None
+    num_cpus: float | None = Field(default=None, ge=0)
+    #: GPUs per replica; fractions share one GPU (0.5: two replicas per GPU).
+    num_gpus: float | None = Field(default=None, ge=0)
+    #: torch intra-op threads per replica (default: its CPUs, at least one).
+    torch_threads: int | None = Field(default=None, ge=1)
+    #: Requests one replica holds at once (its batch being gathered and the one running).
+    max_ongoing_requests: int | None = Field(default=None, ge=1)
+    #: Requests waiting for a replica; past it a request is refused as busy (HTTP 429).
+    max_queued_requests: int | None = Field(default=None, ge=1)
+    #: Models one replica keeps loaded (translation pairs: one model each); LRU unloads.
+    max_models_per_replica: int | None = Field(default=None, ge=1)
+
+
 class InferenceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    # Empty values are sorted out by _empty_values below: most mean "the default", some
+    # mean "none" (IMAGINE_SAFETY_CHECKER= switches the separate checker off).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=False)
+
+    #: Settings whose empty value means "none" rather than "the default".
+    EMPTY_MEANS_NONE: ClassVar[frozenset[str]] = frozenset(
+        {"imagine_safety_checker", "translate_preload", "preload"}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_values(cls, data: Any) -> Any:
+        """An empty value (``MAX_QUEUE=``) means the default, except for the settings in
+        EMPTY_MEANS_NONE, where it means none and is kept."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value
+            for key, value in data.items()
+            if not (isinstance(value, str) and not value.strip())
+            or str(key).lower() in cls.EMPTY_MEANS_NONE
+        }
 
     # One model per task: a Hub id or a local directory.
     sentiment_model: str = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -59,6 +112,13 @@ class InferenceSettings(BaseSettings):
     model_memory_mb: str = "auto"
     task_limits: dict[str, TaskLimits] = Field(default_factory=dict)
 
+    # -- the HTTP server (python -m inference serve) and its clients --------------------
+    #: The key clients must send as ``Authorization: Bearer ...``; the server refuses to
+    #: listen on anything but loopback without one. Never logged.
+    inference_api_key: SecretStr | None = None
+    #: The largest request body the server reads, in MB (413 past it).
+    server_max_body_mb: float = Field(default=1.0, gt=0, le=1024)
+
     # -- settings of single tasks ------------------------------------------------------
     # (each task's own section, in the order of the command table)
 
@@ -74,10 +134,16 @@ class InferenceSettings(BaseSettings):
 
     #: qa: an answer span scoring below this (P(start) * P(end)) is reported as unanswerable.
     qa_min_score: float = Field(default=0.1, ge=0, le=1)
+    #: qa: the SQuAD 2 "no answer" rule (the model's [CLS] score beats the best span):
+    #: auto (on for models trained with unanswerable questions, "squad2" in the id or
+    #: config), true or false.
+    qa_null_answer: Literal["auto", "true", "false"] = "auto"
 
     #: translate: models for single language pairs (Hub id or directory), overriding the
-    #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}.
-    translate_pairs: dict[str, str] = Field(default_factory=dict)
+    #: TRANSLATE_MODEL template, JSON: {"en-ja": "Helsinki-NLP/opus-mt-en-jap"}; a
+    #: multi-target model with its target token: {"en-pt": {"model":
+    #: "Helsinki-NLP/opus-mt-en-ROMANCE", "target_token": ">>pt<<"}}.
+    translate_pairs: dict[str, str | PairEntry] = Field(default_factory=dict)
     #: translate: the only language pairs users may load (comma-separated, "en-fr,fr-en");
     #: empty: every pair that has a model. A chain or a pivot needs each of its pairs.
     translate_allowed_pairs: str = ""
@@ -90,8 +156,9 @@ class InferenceSettings(BaseSettings):
     imagine_guidance: float | None = Field(default=None, ge=0, le=20)
     #: imagine: default image size such as 512x512; unset = the model's native size.
     imagine_size: str | None = None
-    #: imagine: the largest width or height a request may ask for, in pixels.
-    imagine_max_size: int = Field(default=1024, ge=64, le=4096)
+    #: imagine: the largest width or height a request may ask for, in pixels; unset = by
+    #: model family (turbo 512, others 1024).
+    imagine_max_size: int | None = Field(default=None, ge=64, le=4096)
     #: imagine: compute attention in slices (less GPU memory, a little slower).
     imagine_attention_slicing: bool = False
     #: imagine: keep the model in RAM and move each part to the GPU only while it runs
@@ -130,6 +197,20 @@ class InferenceSettings(BaseSettings):
     #: read alone sounds the same every time; negative: fresh noise each time.
     speak_seed: int = 0
 
+    # -- Ray Serve (python -m inference serve --ray) ---------------------------------
+    #: Per-task deployment options, JSON: task (or "default") -> RayDeployment fields,
+    #: {"default": {"num_cpus": 1}, "imagine": {"num_gpus": 1}, "translate": {"num_replicas": 2}}.
+    ray_deployments: dict[str, RayDeployment] = Field(default_factory=dict)
+
+    @field_validator("qa_null_answer", mode="before")
+    @classmethod
+    def _yes_no_auto(cls, value: object) -> object:
+        """QA_NULL_ANSWER also takes the usual spellings of yes and no."""
+        word = str(value).strip().lower()
+        return {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false"}.get(
+            word, "false" if word == "off" else word
+        )
+
     @field_validator("sentiment_models", mode="before")
     @classmethod
     def _language_map(cls, value: Any) -> dict[str, str]:
@@ -159,3 +240,7 @@ class InferenceSettings(BaseSettings):
 
     def token(self) -> str | None:
         return self.hf_token.get_secret_value() if self.hf_token else None
+
+    def api_key(self) -> str | None:
+        """INFERENCE_API_KEY, or None when unset."""
+        return self.inference_api_key.get_secret_value() if self.inference_api_key else None

@@ -51,7 +51,7 @@ import io
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -519,14 +519,20 @@ MARIAN_PAIRS: tuple[tuple[str, str], ...] = (
 
 
 def build_marian(
-    path: Path, src: str = "en", tgt: str = "fr", seed: int = 0, max_length: int = 128
+    path: Path,
+    src: str = "en",
+    tgt: str = "fr",
+    seed: int = 0,
+    max_length: int = 128,
+    target_tokens: Sequence[str] = (),
 ) -> Path:
     """Marian MT model (opus-mt shaped) for ``src`` -> ``tgt``.
 
     ``source.spm`` / ``target.spm`` are sentencepiece unigram models trained
     on a few sentences of each language (English for unknown codes);
     ``vocab.json`` is the shared vocabulary (</s>=0, <unk>=1, pieces...,
-    <pad>=last).  ``AutoTokenizer`` gives the (slow, sentencepiece)
+    <pad>=last; ``target_tokens`` such as ``>>fra<<`` come before <pad>, as in
+    multi-target models like opus-mt-en-zh).  ``AutoTokenizer`` gives the (slow, sentencepiece)
     ``MarianTokenizer``; ``model_max_length=128``.  Generation config:
     decoder_start = pad, eos=0, ``max_length=32``, greedy.
     """
@@ -556,6 +562,8 @@ def build_marian(
             piece = sp.id_to_piece(i)
             if piece not in vocab and piece not in ("<pad>",) and not sp.is_control(i):
                 vocab[piece] = len(vocab)
+    for token in target_tokens:
+        vocab.setdefault(token, len(vocab))
     vocab["<pad>"] = len(vocab)
     (path / "vocab.json").write_text(
         json.dumps(vocab, ensure_ascii=False, indent=1), encoding="utf-8"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import discord
 
+from inference.naming import display_name
 from inference.tasks.base import printable
 from inference.tasks.generate import GenerateResult
 
@@ -29,7 +30,6 @@ from .base import (
     NEUTRAL,
     Message,
     Reply,
-    model_name,
     render,
     split_text,
 )
@@ -99,12 +99,14 @@ def footer_line(result: GenerateResult, max_tokens: int) -> str:
     """``🎲 Seed 42 · 🌡️ Temperature 0.7 · 120 tokens (max 120) · stopped at max_tokens``."""
     parts = [f"🎲 Seed {result.seed}"] if result.seed is not None else []
     greedy = " (greedy: always the same text)" if result.temperature == 0 else ""
-    parts.append(f"🌡️ Temperature {result.temperature:g}{greedy}")
+    own = " (the model's own)" if result.sampling == "model" else ""
+    nucleus = f", top-p {result.top_p:g}" if result.temperature and result.top_p < 1 else ""
+    parts.append(f"🌡️ Temperature {result.temperature:g}{own}{greedy}{nucleus}")
     parts.append(f"{result.tokens} tokens (max {max_tokens})")
     parts.append(_FINISH.get(result.finish_reason, result.finish_reason))
     if result.truncated:
         parts.append("the model read only the end of the text")
-    parts.append(model_name(result.model))
+    parts.append(display_name(result.model))
     return " · ".join(parts)
 
 

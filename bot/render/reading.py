@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import discord
 
+from inference.naming import display_name
 from inference.tasks.qa import QaResult
 from inference.tasks.summarize import SummarizeResult
+from inference.text import sentence_around
 
 from .base import (
     EMBED_DESCRIPTION,
@@ -18,7 +18,6 @@ from .base import (
     bar,
     clip,
     escape,
-    model_name,
     percent,
     plural,
     quote,
@@ -28,9 +27,6 @@ from .base import (
 
 #: Characters of context shown on each side of an answer, at most.
 CONTEXT_CHARS = 250
-
-# Where a sentence ends: . ! ? (with closing quotes or brackets) and a space, or a line break.
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*(?=\s)|\n")
 
 
 # -- /qa ------------------------------------------------------------------------------
@@ -67,11 +63,7 @@ def answer_in_context(context: str, start: int, end: int) -> str:
     at most CONTEXT_CHARS either side. Empty when the offsets do not fit the context."""
     if not 0 <= start < end <= len(context):
         return ""
-    before = context[:start]
-    ends = list(_SENTENCE_END.finditer(before))
-    begin = ends[-1].end() if ends else 0
-    after = _SENTENCE_END.search(context, end)
-    finish = after.end() if after else len(context)
+    begin, finish = sentence_around(context, start, end)
     head, tail = context[begin:start], context[end:finish]
     if len(head) > CONTEXT_CHARS:
         head = "…" + head[-CONTEXT_CHARS:].split(" ", 1)[-1]
@@ -96,7 +88,7 @@ def _(result: SummarizeResult, source: str = "") -> Reply:
         f"From {source}" if source else "",
         f"{plural(result.chunks, 'chunk')}, {plural(result.rounds, 'round')}",
         f"{result.input_tokens:,} → {result.output_tokens:,} tokens",
-        model_name(result.model) if result.model else "",
+        display_name(result.model) if result.model else "",
     ]
     summary = result.summary.strip()
     if not summary:

@@ -49,6 +49,9 @@ def _(result: SpeakResult, text: str = "", resampled_from: int | None = None) ->
             f"-# The speech was cut at {speech_length(result.duration_s)}, "
             "the most one request gets."
         )
+    if result.unspoken:
+        shown = " ".join(escape(ch) for ch in result.unspoken[:20])
+        lines.append(f"-# This voice cannot say some characters; they were left out: {shown}")
     if resampled_from is not None:
         lines.append(
             f"-# Resampled from {khz(resampled_from)} to {khz(result.sampling_rate)} "

@@ -15,10 +15,11 @@ Requests whose ``batch_key`` is equal may share a batch.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -27,9 +28,11 @@ import torch
 from transformers import AutoConfig, AutoTokenizer
 
 from ..device import Placement
-from ..errors import InferenceError, InvalidInput, ModelUnavailable
+from ..errors import InferenceError, InvalidInput, JobCancelled, ModelUnavailable
 from ..results import Result
 from ..settings import InferenceSettings
+
+log = logging.getLogger(__name__)
 
 RequestT = TypeVar("RequestT")
 ResultT = TypeVar("ResultT", bound=Result)
@@ -131,6 +134,43 @@ class Task(ABC, Generic[RequestT, ResultT]):
         self, models: Mapping[str, Any], requests: Sequence[RequestT], ctx: BatchContext
     ) -> list[ResultT | InferenceError]:
         """Run a batch (blocking); one result or one error per request, in order."""
+
+    def run_isolated(
+        self,
+        models: Mapping[str, Any],
+        requests: Sequence[RequestT],
+        context: Callable[[Sequence[int]], BatchContext],
+        cancelled: Callable[[int], bool],
+    ) -> list[ResultT | BaseException]:
+        """``run_batch``, but when the batch raises as a whole its requests run again one
+        by one, so that one bad request fails alone (cancelled ones are not run again).
+        ``context(indices)`` gives the BatchContext of those requests of the batch.
+        Blocking: runs in a worker thread, wherever batches run (a lane, a Ray replica)."""
+        try:
+            return list(self.run_batch(models, requests, context(range(len(requests)))))
+        except Exception as exc:
+            if len(requests) == 1:
+                return [exc]
+            log.warning(
+                "batch of %d %s requests failed; retrying one by one",
+                len(requests),
+                self.name,
+                exc_info=True,
+            )
+        outcomes: list[ResultT | BaseException] = []
+        for index, request in enumerate(requests):
+            if cancelled(index):
+                outcomes.append(JobCancelled("The request was cancelled."))
+                continue
+            try:
+                outcomes += self.run_batch(models, [request], context([index]))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def note_result(self, result: ResultT) -> None:
+        """Take note of a result this task object did not make (an inference server ran
+        it), for what the task reports without a model of its own. Default: nothing."""
 
     # -- shared loading helpers ----------------------------------------------------
 
@@ -342,58 +382,6 @@ def length_sorted_passes(lengths: Sequence[int], max_tokens: int | None) -> list
     if current:
         passes.append(current)
     return passes
-
-
-#: Where a sentence ends: after . ! ? (and closing quotes or brackets) and the spaces
-#: that follow, or at a line break.
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*\s+|\n\s*")
-
-
-def split_by_tokens(tokenizer: Any, text: str, max_tokens: int) -> list[str]:
-    """Split ``text`` into chunks of at most ``max_tokens`` tokens (special tokens not
-    counted), between sentences where possible; a longer sentence is cut between tokens
-    (fast tokenizers) or words (slow ones). Pieces counted alone may differ from the
-    joined chunk by a token per sentence: leave a margin, and truncate when encoding."""
-    cuts = [m.end() for m in _SENTENCE_END.finditer(text)]
-    bounds = zip([0, *cuts], [*cuts, len(text)], strict=True)
-    sentences = [text[a:b] for a, b in bounds if text[a:b].strip()]
-    counts = tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
-    chunks: list[str] = []
-    current: list[str] = []
-    used = 0
-    for sentence, ids in zip(sentences, counts, strict=True):
-        if used + len(ids) > max_tokens and current:
-            chunks.append("".join(current))
-            current, used = [], 0
-        if len(ids) > max_tokens:
-            chunks += _cut_sentence(tokenizer, sentence, max_tokens)
-        else:
-            current.append(sentence)
-            used += len(ids)
-    if current:
-        chunks.append("".join(current))
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
-
-
-def _cut_sentence(tokenizer: Any, sentence: str, max_tokens: int) -> list[str]:
-    """Cut one over-long sentence into pieces of at most ``max_tokens`` tokens."""
-    if getattr(tokenizer, "is_fast", False):
-        offsets = tokenizer(
-            sentence, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )["offset_mapping"]
-        starts = [offsets[i][0] for i in range(0, len(offsets), max_tokens)]
-        starts[0] = 0
-        return [sentence[a:b] for a, b in zip(starts, [*starts[1:], len(sentence)], strict=True)]
-    # No offsets: halve by words until every piece fits (a single word always stays whole).
-    words = sentence.split(" ")
-    if len(words) == 1:
-        return [sentence]
-    pieces = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])]
-    out: list[str] = []
-    for piece in pieces:
-        fits = len(tokenizer(piece, add_special_tokens=False)["input_ids"]) <= max_tokens
-        out += [piece + " "] if fits else _cut_sentence(tokenizer, piece, max_tokens)
-    return out
 
 
 @dataclass

@@ -14,6 +14,11 @@ seed and temperature, never on which requests shared its batch, and requests wit
 different seeds, temperatures and lengths still batch together. Temperature 0 rows
 are left alone: plain greedy decoding.
 
+Sampling defaults. A request that names no temperature gets the model's own: when its
+``generation_config`` asks for sampling (``do_sample``), its temperature, top_p and
+top_k apply; else (SmolLM2-360M-Instruct and GPT-2 set none) DEFAULT_TEMPERATURE with
+top_k TOP_K. Every result says which (``sampling``: "model" or "default").
+
 Chat models (a tokenizer with a chat template) get the prompt as a user message with
 the generation prompt added. Continuing (``continue_from``, the text written so far)
 puts that text in the assistant's turn, left open (``continue_final_message``), so the
@@ -61,11 +66,33 @@ PROGRESS_EVERY = 8
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """How a model samples when a request names no temperature."""
+
+    temperature: float
+    top_p: float = 1.0
+    top_k: int = TOP_K
+    #: "model" (its generation_config) or "default" (DEFAULT_TEMPERATURE, TOP_K).
+    source: str = "default"
+
+    @classmethod
+    def of(cls, generation_config: Any) -> Sampling:
+        """The model's own sampling settings when it asks for sampling, else ours."""
+        config = generation_config
+        if not getattr(config, "do_sample", False):
+            return cls(DEFAULT_TEMPERATURE)
+        temperature = float(getattr(config, "temperature", None) or 1.0)
+        top_p = float(getattr(config, "top_p", None) or 1.0)
+        top_k = int(getattr(config, "top_k", None) or 0)
+        return cls(min(temperature, MAX_TEMPERATURE), top_p, top_k, "model")
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     prompt: str
     max_tokens: int
-    #: 0 means greedy (the same text every time).
-    temperature: float
+    #: 0 means greedy (the same text every time); None: the model's default (Sampling).
+    temperature: float | None
     #: The sampling seed; None when greedy.
     seed: int | None
     #: The text written so far after the prompt ("" for a new text).
@@ -92,6 +119,12 @@ class GenerateResult(Result):
     chat: bool
     #: True when the input was cut (from the left) to fit the model's window.
     truncated: bool
+    #: Nucleus and top-k filtering of the sampled tokens (1.0 / 0: none).
+    top_p: float = 1.0
+    top_k: int = TOP_K
+    #: Where the sampling settings came from: "request", "model" (its
+    #: generation_config) or "default" (the model sets none: ours).
+    sampling: str = "request"
 
 
 @dataclass
@@ -107,6 +140,8 @@ class LanguageModel:
     eos_ids: frozenset[int]
     pad_id: int
     device: torch.device
+    #: The sampling of requests that name no temperature.
+    sampling: Sampling = Sampling(DEFAULT_TEMPERATURE)
 
 
 @dataclass
@@ -140,11 +175,13 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
         tokens = as_int(
             max_tokens, "max_tokens", low=1, high=MAX_NEW_TOKENS, default=DEFAULT_NEW_TOKENS
         )
-        temp = as_float(
-            temperature, "temperature", low=0.0, high=MAX_TEMPERATURE, default=DEFAULT_TEMPERATURE
+        temp = (
+            None
+            if temperature is None
+            else as_float(temperature, "temperature", low=0.0, high=MAX_TEMPERATURE, default=0)
         )
         chosen: int | None = None
-        if temp > 0:
+        if temp is None or temp > 0:
             chosen = (
                 secrets.randbelow(2**31)
                 if seed is None
@@ -173,6 +210,7 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
             eos_ids=frozenset(eos_ids),
             pad_id=tokenizer.pad_token_id,
             device=self.placement.device,
+            sampling=Sampling.of(model.generation_config),
         )
 
     def run_batch(
@@ -190,6 +228,9 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
         ).to(lm.device)
         prompt_length = int(inputs["input_ids"].shape[1])
         limits = [p.max_tokens for p in prepared]
+        own = lm.sampling
+        temps = [own.temperature if r.temperature is None else r.temperature for r in requests]
+        top_p, top_k = own.top_p, own.top_k
         with torch.inference_mode():
             output = lm.model.generate(
                 **inputs,
@@ -202,14 +243,16 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
                 top_k=None,
                 pad_token_id=lm.pad_id,
                 logits_processor=LogitsProcessorList(
-                    [SeededSampler([r.temperature for r in requests], [r.seed for r in requests])]
+                    [SeededSampler(temps, [r.seed for r in requests], top_k=top_k, top_p=top_p)]
                 ),
                 stopping_criteria=StoppingCriteriaList([RowLimits(prompt_length, limits, ctx)]),
             )
 
         # postprocess: cut each row at its limit or its first end-of-text token
         results: list[GenerateResult | InferenceError] = []
-        for request, item, row in zip(requests, prepared, output[:, prompt_length:], strict=True):
+        for request, item, row, temperature in zip(
+            requests, prepared, output[:, prompt_length:], temps, strict=True
+        ):
             new_ids = row[: item.max_tokens].tolist()
             stop = next((n for n, token in enumerate(new_ids) if token in lm.eos_ids), None)
             if stop is not None:
@@ -222,11 +265,14 @@ class GenerateTask(Task[GenerateRequest, GenerateResult]):
                     full_text=request.continue_from + text,
                     finish_reason="stop" if stop is not None else "length",
                     tokens=len(new_ids),
-                    seed=request.seed,
-                    temperature=request.temperature,
+                    seed=request.seed if temperature > 0 else None,
+                    temperature=temperature,
                     model=self.model,
                     chat=lm.chat,
                     truncated=item.truncated,
+                    top_p=top_p,
+                    top_k=top_k,
+                    sampling="request" if request.temperature is not None else own.source,
                 )
             )
         return results
@@ -300,15 +346,23 @@ def _continuation(value: Any) -> str:
 class SeededSampler(LogitsProcessor):
     """Per-row temperature sampling from per-row seeded generators (Gumbel-max trick).
 
-    For a sampled row it keeps the ``TOP_K`` best logits, divides them by the row's
+    For a sampled row it keeps the ``top_k`` best logits (the smallest set holding
+    ``top_p`` of the probability, when below 1), divides them by the row's
     temperature, adds Gumbel noise from the row's own generator and forces the
     arg-max: a draw from softmax(logits / temperature) over those tokens. Greedy
     decoding then picks exactly that token. Each row uses one draw per step from its
     own CPU generator, so its text does not depend on the batch or the device.
     """
 
-    def __init__(self, temperatures: Sequence[float], seeds: Sequence[int | None]) -> None:
+    def __init__(
+        self,
+        temperatures: Sequence[float],
+        seeds: Sequence[int | None],
+        top_k: int = TOP_K,
+        top_p: float = 1.0,
+    ) -> None:
         self.temperatures = list(temperatures)
+        self.top_k, self.top_p = top_k, top_p
         self.generators = [
             torch.Generator().manual_seed(seed) if temp > 0 and seed is not None else None
             for temp, seed in zip(temperatures, seeds, strict=True)
@@ -318,8 +372,13 @@ class SeededSampler(LogitsProcessor):
         for row, generator in enumerate(self.generators):
             if generator is None:
                 continue
-            top = torch.topk(scores[row].float(), min(TOP_K, scores.shape[-1]))
+            keep = min(self.top_k or scores.shape[-1], scores.shape[-1])
+            top = torch.topk(scores[row].float(), keep)
             logits = top.values.cpu() / self.temperatures[row]
+            if self.top_p < 1.0:  # the nucleus: the fewest best tokens holding top_p
+                cumulative = logits.softmax(-1).cumsum(-1)
+                cut = int((cumulative < self.top_p).sum()) + 1
+                logits = logits[:cut]
             uniform = torch.rand(logits.shape, generator=generator).clamp_(1e-12, 1 - 1e-7)
             choice = top.indices[int(torch.argmax(logits - torch.log(-torch.log(uniform))))]
             scores[row] = float("-inf")

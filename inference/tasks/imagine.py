@@ -40,6 +40,7 @@ from .base import (
     looks_like_path,
     reject_unknown,
 )
+from .imagine_family import check_negative_prompt, check_steps, family_of
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,6 @@ MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 20.0
 MIN_SIDE = 64
 #: Seeds are 32-bit, as in most Stable Diffusion front ends, so they are easy to retype.
 MAX_SEED = 2**32 - 1
-
-#: Steps of the distilled one-step families (SD-Turbo, SDXL-Turbo: 1 to 4 steps,
-#: trained without classifier-free guidance) and of everything else (DPM-Solver / Euler
-#: schedulers give good images by 20-30 steps; the pipelines' own default of 50 is slow).
-TURBO_STEPS, STANDARD_STEPS = 1, 25
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×*,]\s*(\d+))?\s*$", re.IGNORECASE)
 
@@ -204,13 +200,21 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
                 negative_prompt, "negative prompt", max_chars=MAX_PROMPT_CHARS
             )
         width, height = self._parse_size(size, width, height)
+        family = family_of(self.model, self.settings)
+        if steps is not None:
+            steps = as_int(steps, "steps", low=MIN_STEPS, high=MAX_STEPS)
+            check_steps(steps, family, self.model)
+        if guidance is not None:
+            guidance = as_float(
+                guidance, "guidance", low=MIN_GUIDANCE, high=MAX_GUIDANCE, default=0
+            )
+        if negative_prompt is not None:
+            check_negative_prompt(guidance, family, self.model)
         return ImagineRequest(
             prompt=prompt,
             negative_prompt=negative_prompt,
-            steps=None if steps is None else as_int(steps, "steps", low=MIN_STEPS, high=MAX_STEPS),
-            guidance=None
-            if guidance is None
-            else as_float(guidance, "guidance", low=MIN_GUIDANCE, high=MAX_GUIDANCE, default=0),
+            steps=steps,
+            guidance=guidance,
             seed=secrets.randbelow(MAX_SEED + 1)
             if seed is None
             else as_int(seed, "seed", low=0, high=MAX_SEED),
@@ -232,7 +236,7 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
     def _side(self, value: Any, name: str) -> int | None:
         if value is None:
             return None
-        side = as_int(value, name, low=MIN_SIDE, high=self.settings.imagine_max_size)
+        side = as_int(value, name, low=MIN_SIDE, high=family_of(self.model, self.settings).max_side)
         if side % 8:
             raise InvalidInput(f"{name} must be a multiple of 8 (such as {side // 8 * 8}).")
         return side
@@ -251,6 +255,11 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         """Whether the model (default: this task's) has an active safety checker;
         None until it has been loaded."""
         return self._safety.get(model_id or self.model)
+
+    def note_result(self, result: ImagineResult) -> None:
+        # a task object without a model (the bot of an inference server) learns here
+        # whether the server's model has a safety checker
+        self._safety[self.model] = result.safety_checker
 
     # -- model --------------------------------------------------------------------
 
@@ -326,20 +335,18 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
     def _defaults(self, model_id: str, pipe: Any) -> tuple[int, float, int, int]:
         """Steps, guidance, width and height for requests that leave them out.
 
-        Settings win; else the model family decides. Turbo models (adversarially
-        distilled, "turbo" in the name) make their image in 1 step and were trained
-        without classifier-free guidance (guidance 0); other models get 25 steps and
-        the guidance their pipeline class defaults to (7.5 for SD 1.x/2.x, 5 for SDXL).
-        The size is the model's native one (UNet sample size x VAE scale: 512 for SD
-        1.x and SD-Turbo, 768 for SD 2.x-v, 1024 for SDXL), capped by IMAGINE_MAX_SIZE.
+        Settings win; else the model family decides (see ``imagine_family``): turbo
+        models make their image in 1 step without guidance; other models get 25 steps
+        and the guidance their pipeline class defaults to (7.5 for SD 1.x/2.x, 5 for
+        SDXL). The size is the model's native one (UNet sample size x VAE scale: 512
+        for SD 1.x and SD-Turbo, 768 for SD 2.x-v, 1024 for SDXL), capped by the
+        family's largest size (IMAGINE_MAX_SIZE when set).
         """
         s = self.settings
-        turbo = "turbo" in model_id.lower()
-        steps = s.imagine_steps or (TURBO_STEPS if turbo else STANDARD_STEPS)
-        if s.imagine_guidance is not None:
-            guidance = s.imagine_guidance
-        elif turbo:
-            guidance = 0.0
+        family = family_of(model_id, s)
+        steps = family.default_steps
+        if family.guidance is not None:
+            guidance = family.guidance
         else:
             default = inspect.signature(pipe.__call__).parameters.get("guidance_scale")
             number = getattr(default, "default", None)
@@ -355,7 +362,7 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         else:
             latent = getattr(pipe, "default_sample_size", None) or _unet_sample_size(pipe)
             width = height = latent * getattr(pipe, "vae_scale_factor", 8) if latent else 512
-        cap = s.imagine_max_size
+        cap = family.max_side
         return steps, guidance, min(width, cap), min(height, cap)
 
     # -- batches ------------------------------------------------------------------

@@ -70,7 +70,9 @@ class NerTask(Task[NerRequest, NerResult]):
             "token-classification",
             model=loaded.model,
             tokenizer=loaded.tokenizer,
-            aggregation_strategy="simple",
+            # "first": one tag per word, from its first piece ("simple" would split a
+            # WordPiece word whose pieces are tagged differently into fragments).
+            aggregation_strategy="first",
             stride=min(WINDOW_OVERLAP, loaded.max_tokens // 4),
             device=self.placement.device,
         )

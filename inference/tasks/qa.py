@@ -9,10 +9,17 @@ mapped back to characters of the context with the fast tokenizer's offsets.
 Scores: in each window, softmax over the start logits and over the end logits of the
 context tokens plus the [CLS] token; a span's score is P(start) * P(end), in [0, 1].
 The [CLS] token's own score is the model's "no answer here" score.
+
+That "no answer" rule only means something for models trained with unanswerable
+questions (SQuAD 2.0). A SQuAD 1.1 model (the default, distilbert-base-cased-distilled-
+squad) never learnt it: its [CLS] scores are noise that may beat a right answer. So
+QA_NULL_ANSWER=auto applies the rule only to models whose id or config names SQuAD 2;
+for the others [CLS] takes no part in the softmax at all.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +44,22 @@ MAX_ANSWER_TOKENS = 30
 WINDOWS_PER_PASS = 32
 #: Context tokens a window must keep beside the question; a longer question is refused.
 MIN_CONTEXT_TOKENS = 16
+#: Model ids (or config names) of checkpoints trained with unanswerable questions.
+_SQUAD2 = re.compile(r"squad[_-]?v?2|squad_v2", re.IGNORECASE)
+
+
+def trained_with_unanswerable(model_id: str, config: object) -> bool:
+    """Whether a QA checkpoint learnt to say "no answer" at [CLS] (SQuAD 2.0 style), from
+    its id or the name its config was saved under."""
+    names = [model_id, str(getattr(config, "_name_or_path", "") or "")]
+    names += [str(a) for a in getattr(config, "architectures", None) or []]
+    return any(_SQUAD2.search(name) for name in names)
+
+
+@dataclass
+class QaModel(LoadedModel):
+    #: Whether the "no answer" score at [CLS] is used (QA_NULL_ANSWER).
+    null_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,10 +110,16 @@ class QaTask(Task[QaRequest, QaResult]):
             context=clean_text(context, "context", max_chars=MAX_CONTEXT_CHARS),
         )
 
-    def load(self, model_id: str) -> LoadedModel:
+    def load(self, model_id: str) -> QaModel:
         qa = self.load_pretrained(AutoModelForQuestionAnswering, model_id, fast_tokenizer=True)
-        qa.max_tokens = min(WINDOW_TOKENS, qa.max_tokens)  # the window of one pass
-        return qa
+        setting = self.settings.qa_null_answer
+        null = (
+            trained_with_unanswerable(model_id, qa.model.config)
+            if setting == "auto"
+            else setting == "true"
+        )
+        # the window of one pass
+        return QaModel(qa.tokenizer, qa.model, min(WINDOW_TOKENS, qa.max_tokens), qa.device, null)
 
     def run_batch(
         self,
@@ -98,7 +127,7 @@ class QaTask(Task[QaRequest, QaResult]):
         requests: Sequence[QaRequest],
         ctx: BatchContext,
     ) -> list[QaResult | InferenceError]:
-        qa: LoadedModel = models[self.model]
+        qa: QaModel = models[self.model]
         # preprocess: every request's windows, flattened; owner[i] = request of window i
         outcomes: list[QaResult | InferenceError | None] = [None] * len(requests)
         windows: list[dict[str, Any]] = []
@@ -126,7 +155,7 @@ class QaTask(Task[QaRequest, QaResult]):
         return outcomes  # type: ignore[return-value]
 
 
-def _windows(qa: LoadedModel, request: QaRequest) -> list[dict[str, Any]]:
+def _windows(qa: QaModel, request: QaRequest) -> list[dict[str, Any]]:
     """Tokenize a (question, context) pair into overlapping windows of the context.
 
     Each window is a dict of model inputs (lists) plus ``offsets`` (character offsets
@@ -171,7 +200,7 @@ def _windows(qa: LoadedModel, request: QaRequest) -> list[dict[str, Any]]:
     return windows
 
 
-def _forward(qa: LoadedModel, windows: list[dict[str, Any]]) -> list[WindowSpan]:
+def _forward(qa: QaModel, windows: list[dict[str, Any]]) -> list[WindowSpan]:
     """One padded forward pass over ``windows``; the best span of each."""
     names = [name for name in qa.tokenizer.model_input_names if name in windows[0]]
     # Padding on the right keeps token i of a window at row position i for the decoding.
@@ -185,7 +214,9 @@ def _forward(qa: LoadedModel, windows: list[dict[str, Any]]) -> list[WindowSpan]
     starts = output.start_logits.float().cpu()
     ends = output.end_logits.float().cpu()
     return [
-        _best_span(s[: len(w["offsets"])], e[: len(w["offsets"])], w["offsets"], w["cls"])
+        _best_span(
+            s[: len(w["offsets"])], e[: len(w["offsets"])], w["offsets"], w["cls"], qa.null_answer
+        )
         for s, e, w in zip(starts, ends, windows, strict=True)
     ]
 
@@ -195,16 +226,19 @@ def _best_span(
     end_logits: torch.Tensor,
     offsets: Sequence[tuple[int, int] | None],
     cls: int,
+    null_answer: bool = True,
     max_answer_tokens: int = MAX_ANSWER_TOKENS,
 ) -> WindowSpan:
     """The best (start <= end, at most ``max_answer_tokens`` long) span of context tokens
-    (those with offsets) in one window, and the window's null score at ``cls``."""
+    (those with offsets) in one window, and the window's null score at ``cls`` (0 when
+    ``null_answer`` is off: then [CLS] is no option at all)."""
     context = torch.tensor([o is not None for o in offsets])
     allowed = context.clone()
-    allowed[cls] = True  # [CLS] takes part in the softmax: it is the "no answer" option
+    # With the rule on, [CLS] takes part in the softmax: it is the "no answer" option.
+    allowed[cls] = null_answer
     start_p = start_logits.masked_fill(~allowed, float("-inf")).softmax(-1)
     end_p = end_logits.masked_fill(~allowed, float("-inf")).softmax(-1)
-    null_score = float(start_p[cls] * end_p[cls])
+    null_score = float(start_p[cls] * end_p[cls]) if null_answer else 0.0
 
     # scores[i, j] = P(start=i) * P(end=j), kept where i <= j < i + max_answer_tokens
     # and both are context tokens. The others are set below any score (not to 0): when

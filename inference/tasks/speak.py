@@ -27,7 +27,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,11 @@ import numpy as np
 import torch
 from transformers import AutoConfig, SpeechT5HifiGan, pipeline
 
-from ..audio import PAUSE_S, encode_wav, join_with_pauses, split_sentences, split_to_fit
+from ..audio import PAUSE_S, encode_wav, join_with_pauses
 from ..errors import InferenceError, InvalidInput, JobCancelled, ModelUnavailable
 from ..results import Result
+from ..spoken import language_of_voice, speakable
+from ..text import split_sentences, split_to_fit
 from .base import BatchContext, Task, clean_text, max_input_tokens, reject_unknown
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ class SpeakResult(Result):
     chunks: int
     #: True when the speech was cut at SPEAK_MAX_SECONDS.
     truncated: bool
+    #: Characters of the text this voice cannot pronounce, left out of the speech (after
+    #: numbers and symbols were written out in words), in order of first appearance.
+    unspoken: list[str] = field(default_factory=list)
 
     def attachment(self) -> tuple[str, bytes]:
         return self.file_name, self.wav
@@ -97,21 +102,41 @@ class Speaker:
     sampling_rate: int
     max_tokens: int
     device: torch.device
+    #: The voice's language (ISO 639-1), for writing numbers out; None when unknown.
+    language: str | None = None
 
-    def pieces(self, chunks: Sequence[str]) -> list[str]:
-        """The chunks, split further where the model cannot read them whole, without
-        pieces that have nothing to pronounce (emoji, or letters the model lacks)."""
+    def pieces(self, chunks: Sequence[str]) -> tuple[list[str], list[str]]:
+        """The chunks with numbers and symbols written out (``speakable``), split further
+        where the model cannot read them whole, without pieces that have nothing to
+        pronounce (emoji, or letters the model lacks); and the characters this voice
+        cannot say, which the speech leaves out."""
         tokenizer = self.pipe.tokenizer
 
         def fits(text: str) -> bool:
             return len(tokenizer(text)["input_ids"]) <= self.max_tokens
 
-        return [
+        spoken = [speakable(chunk, self.language) for chunk in chunks]
+        pieces = [
             piece
-            for chunk in chunks
+            for chunk in spoken
             for piece in split_to_fit(chunk, fits)
             if self._pronounceable(piece)
         ]
+        return pieces, self._unspeakable(" ".join(spoken))
+
+    def _unspeakable(self, text: str) -> list[str]:
+        """Characters of ``text`` a character-level voice (VITS) has no symbol for and
+        drops. Voices that romanise (uroman) or phonemise first are not checked."""
+        tokenizer = self.pipe.tokenizer
+        if self.kind != VITS or getattr(tokenizer, "is_uroman", False):
+            return []
+        if getattr(tokenizer, "phonemize", False):
+            return []
+        vocab = tokenizer.get_vocab()
+        if getattr(tokenizer, "normalize", False):
+            text = text.lower()
+        missing = (ch for ch in text if not ch.isspace() and ch not in vocab)
+        return list(dict.fromkeys(ch for ch in missing if ch.isalnum() or not ch.isascii()))
 
     def _pronounceable(self, text: str) -> bool:
         tokenizer = self.pipe.tokenizer
@@ -239,6 +264,7 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
             sampling_rate=int(pipe.sampling_rate),
             max_tokens=max_input_tokens(pipe.tokenizer, pipe.model),
             device=device,
+            language=language_of_voice(model_id, getattr(pipe.tokenizer, "language", None)),
         )
 
     def _load_voices(self, model_id: str, kind: str, config: Any) -> dict[str, torch.Tensor | None]:
@@ -292,6 +318,7 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
         errors: list[InferenceError | None] = [None] * len(requests)
         voices: list[str] = []
         pieces: list[list[str]] = []
+        unspoken: list[list[str]] = []
         for i, request in enumerate(requests):
             voice = request.voice
             if voice not in speaker.voices:  # parsed before the model's kind was known
@@ -300,7 +327,9 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
                 else:
                     errors[i] = self._unknown_voice(voice, list(speaker.voices))
             voices.append(voice)
-            pieces.append(speaker.pieces(request.chunks) if errors[i] is None else [])
+            said, missing = speaker.pieces(request.chunks) if errors[i] is None else ([], [])
+            pieces.append(said)
+            unspoken.append(missing)
             if errors[i] is None and not pieces[i]:
                 errors[i] = InvalidInput("The text has nothing this voice can pronounce.")
 
@@ -329,6 +358,7 @@ class SpeakTask(Task[SpeakRequest, SpeakResult]):
                     model=self.model,
                     chunks=len(clips[i]),
                     truncated=truncated,
+                    unspoken=unspoken[i],
                 )
             )
         return results

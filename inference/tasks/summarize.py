@@ -18,13 +18,13 @@ from transformers import AutoModelForSeq2SeqLM, StoppingCriteriaList
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..results import Result
+from ..text import count_tokens, split_by_tokens
 from .base import (
     BatchContext,
     LoadedModel,
     Task,
     clean_text,
     reject_unknown,
-    split_by_tokens,
 )
 from .steps import StepBoundary
 
@@ -176,8 +176,8 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
                     summary=state.summary,
                     chunks=state.chunks,
                     rounds=state.rounds,
-                    input_tokens=_count(s.tokenizer, request.text),
-                    output_tokens=_count(s.tokenizer, state.summary),
+                    input_tokens=count_tokens(s.tokenizer, request.text),
+                    output_tokens=count_tokens(s.tokenizer, state.summary),
                     model=self.model,
                     truncated=state.truncated,
                 )
@@ -230,14 +230,11 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
 def _chunk_budget(s: Summarizer) -> int:
     """Tokens of text per chunk: the window less special tokens, and a small margin
     because sentences tokenized alone count a token or so differently than joined."""
-    specials = s.tokenizer.num_special_tokens_to_add(pair=False) + _count(s.tokenizer, s.prefix)
+    specials = s.tokenizer.num_special_tokens_to_add(pair=False)
+    specials += count_tokens(s.tokenizer, s.prefix)
     return s.max_tokens - specials - max(2, s.max_tokens // 50)
 
 
 def _left(state: _Progress) -> int:
     """Chunks still to summarise as far as known now (one more round when > 1 chunk)."""
     return max(0, len(state.pending) - len(state.summaries)) + (len(state.pending) > 1)
-
-
-def _count(tokenizer: Any, text: str) -> int:
-    return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])

@@ -6,17 +6,21 @@ own goes through English (``es>fr`` runs es->en->fr) when both halves have one.
 
 Which model serves a pair, first match wins:
 
-1. ``TRANSLATE_PAIRS``, a JSON object ``{"en-ja": "Helsinki-NLP/opus-mt-en-jap"}``;
+1. ``TRANSLATE_PAIRS``, a JSON object ``{"en-ja": "Helsinki-NLP/opus-mt-en-jap"}``
+   (or ``{"en-pt": {"model": "...", "target_token": ">>pt<<"}}``, see translate_pairs);
 2. ``TRANSLATE_MODEL``, a template with ``{src}`` and ``{tgt}``: for a local directory
    template the pair exists when its directory does; for the default
    ``Helsinki-NLP/opus-mt-{src}-{tgt}`` when it is in :data:`OPUS_MT_PAIRS` (pairs
-   published on the Hub); any other Hub template is trusted for every pair.
+   published on the Hub) or served by a group model (``GROUP_PAIRS``: en-pt by
+   opus-mt-en-ROMANCE); any other Hub template is trusted for every pair.
+
+Multi-target models get their target-language token (``>>cmn_Hans<<``) before each
+chunk; see ``translate_pairs.target_token``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +34,7 @@ from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..languages import UNSPACED, describe, detect_language, language_name, resolve_language
 from ..results import Result
 from ..settings import InferenceSettings
+from ..text import count_tokens, split_by_tokens
 from .base import (
     BatchContext,
     LoadedModel,
@@ -37,9 +42,16 @@ from .base import (
     clean_text,
     looks_like_path,
     reject_unknown,
-    split_by_tokens,
 )
 from .steps import StepBoundary
+from .translate_pairs import (
+    GROUP_PAIRS,
+    PairModel,
+    language_tokens,
+    pair_key,
+    parse_pairs,
+    target_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +105,6 @@ MAX_ROWS = 64
 #: The language pivots go through.
 PIVOT = "en"
 
-_PAIR_KEY = re.compile(r"^([a-z]{2,3})[-_>]([a-z]{2,3})$")
-
 
 @dataclass(frozen=True)
 class Step:
@@ -103,6 +113,16 @@ class Step:
     source: str
     target: str
     model: str
+    #: The target-language token TRANSLATE_PAIRS names for this pair (None: from the code).
+    token: str | None = None
+
+
+@dataclass
+class Translator(LoadedModel):
+    """A loaded Marian model and the target-language tokens it knows (none when it
+    translates into one language only)."""
+
+    language_tokens: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -144,7 +164,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
 
     def __init__(self, model: str, placement: Placement, settings: InferenceSettings) -> None:
         super().__init__(model, placement, settings)
-        self.pairs = _parse_pairs(settings.translate_pairs)
+        self.pairs = parse_pairs(settings.translate_pairs)
         #: TRANSLATE_ALLOWED_PAIRS: the only pairs users may load (None: all that exist).
         self.allowed = _parse_allowed(settings.translate_allowed_pairs)
 
@@ -186,31 +206,39 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
         """The steps from ``source`` to ``target``: direct, else through English."""
         direct = self.model_for_pair(source, target)
         if direct is not None:
-            return [Step(source, target, direct)]
+            return [Step(source, target, direct.model, direct.token)]
         if PIVOT not in (source, target):
             first = self.model_for_pair(source, PIVOT)
             second = self.model_for_pair(PIVOT, target)
             if first is not None and second is not None:
-                return [Step(source, PIVOT, first), Step(PIVOT, target, second)]
+                return [
+                    Step(source, PIVOT, first.model, first.token),
+                    Step(PIVOT, target, second.model, second.token),
+                ]
         raise InvalidInput(
             f"There is no translation model from {language_name(source)} "
             f"to {language_name(target)}"
             + (" enabled on this bot." if self.allowed is not None else ".")
         )
 
-    def model_for_pair(self, source: str, target: str) -> str | None:
-        """The model (Hub id or directory) translating ``source`` -> ``target``, or None
-        when no model is known for the pair or the pair is not allowed."""
+    def model_for_pair(self, source: str, target: str) -> PairModel | None:
+        """The model (Hub id or directory) translating ``source`` -> ``target``, with
+        the target token named for it, or None when no model is known for the pair or
+        the pair is not allowed."""
         if self.allowed is not None and (source, target) not in self.allowed:
             return None
         if (source, target) in self.pairs:
             return self.pairs[(source, target)]
         model = self.model.format(src=source, tgt=target)
         if looks_like_path(self.model) or looks_like_path(model):
-            return model if Path(model).expanduser().is_dir() else None
+            return PairModel(model) if Path(model).expanduser().is_dir() else None
         if self.model == OPUS_MT_TEMPLATE:
-            return model if (source, target) in OPUS_MT_PAIRS else None
-        return model  # the operator's own Hub template: loading tells if a pair is missing
+            if (source, target) in OPUS_MT_PAIRS:
+                return PairModel(model)
+            group = GROUP_PAIRS.get((source, target))
+            return PairModel(*group) if group else None
+        # the operator's own Hub template: loading tells if a pair is missing
+        return PairModel(model)
 
     def cost(self, request: TranslateRequest) -> float:
         return len(request.steps) * max(1.0, len(request.text) / 500)
@@ -225,19 +253,21 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
         """What PRELOAD loads: the models of the pairs in TRANSLATE_PRELOAD."""
         models: list[str] = []
         for pair in self.settings.translate_preload.split(","):
-            match = _PAIR_KEY.match(pair.strip().lower())
-            if match is None:
+            key = pair_key(pair)
+            if key is None:
                 continue
             try:
-                models += [step.model for step in self.route(*match.groups())]
+                models += [step.model for step in self.route(*key)]
             except InvalidInput:
                 log.warning("TRANSLATE_PRELOAD: no model for %s", pair.strip())
         return list(dict.fromkeys(models))
 
     # -- load and run -------------------------------------------------------------
 
-    def load(self, model_id: str) -> LoadedModel:
-        return self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
+    def load(self, model_id: str) -> Translator:
+        mt = self.load_pretrained(AutoModelForSeq2SeqLM, model_id)
+        tokens = language_tokens(mt.tokenizer)
+        return Translator(mt.tokenizer, mt.model, mt.max_tokens, mt.device, tokens)
 
     def run_batch(
         self,
@@ -256,9 +286,7 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
             if not live:
                 break
             boundary = StepBoundary(ctx, live)
-            outputs = self._translate(
-                models[step.model], [texts[i] for i in live], step.target, boundary
-            )
+            outputs = self._translate(models[step.model], [texts[i] for i in live], step, boundary)
             if boundary.all_cancelled():
                 live = []
                 break
@@ -280,11 +308,13 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
         return results
 
     def _translate(
-        self, mt: LoadedModel, texts: Sequence[str], target: str, step: StepBoundary
+        self, mt: Translator, texts: Sequence[str], step: Step, boundary: StepBoundary
     ) -> list[str]:
         """Translate whole texts: split into lines and chunks that fit the model, run
         them (the longest together, to pad little), and join them back."""
-        budget = min(CHUNK_TOKENS, mt.max_tokens - 2)
+        token = target_token(mt.language_tokens, step.target, step.token, step.model)
+        prefix = f"{token} " if token else ""
+        budget = min(CHUNK_TOKENS, mt.max_tokens - 2) - (count_tokens(mt.tokenizer, prefix))
         # layout[t][l] = indices into `chunks` of line l of text t
         chunks: list[str] = []
         layout: list[list[list[int]]] = []
@@ -302,14 +332,14 @@ class TranslateTask(Task[TranslateRequest, TranslateResult]):
         order = sorted(range(len(chunks)), key=lambda i: lengths[i], reverse=True)
         translated = [""] * len(chunks)
         for start in range(0, len(order), MAX_ROWS):
-            if step.all_cancelled():
+            if boundary.all_cancelled():
                 break
             rows = order[start : start + MAX_ROWS]
-            outputs = self._generate(mt, [chunks[i] for i in rows], step)
-            for i, output in zip(rows, outputs, strict=True):
+            batch = [prefix + chunks[i] for i in rows]
+            for i, output in zip(rows, self._generate(mt, batch, boundary), strict=True):
                 translated[i] = output
 
-        space = "" if target in UNSPACED else " "
+        space = "" if step.target in UNSPACED else " "
         return [
             "\n".join(space.join(translated[i] for i in line) for line in lines).strip()
             for lines in layout
@@ -349,21 +379,9 @@ def _parse_allowed(raw: str) -> frozenset[tuple[str, str]] | None:
         return None
     allowed = set()
     for item in raw.split(","):
-        match = _PAIR_KEY.match(item.strip().lower())
-        if match is None:
+        pair = pair_key(item)
+        if pair is None:
             log.warning("TRANSLATE_ALLOWED_PAIRS: ignoring %r (want en-fr)", item.strip())
             continue
-        allowed.add((match[1], match[2]))
+        allowed.add(pair)
     return frozenset(allowed)
-
-
-def _parse_pairs(raw: Mapping[str, str]) -> dict[tuple[str, str], str]:
-    """TRANSLATE_PAIRS keys ("en-ja", "en_ja", "en>ja") as (source, target) tuples."""
-    pairs: dict[tuple[str, str], str] = {}
-    for key, model in raw.items():
-        match = _PAIR_KEY.match(str(key).strip().lower())
-        if match is None or not str(model).strip():
-            log.warning('TRANSLATE_PAIRS: ignoring %r (want {"en-fr": "model id"})', key)
-            continue
-        pairs[(match[1], match[2])] = str(model).strip()
-    return pairs

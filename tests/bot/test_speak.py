@@ -156,7 +156,7 @@ async def test_audio_over_the_upload_limit_is_resampled_to_fit(
         ("   ", "⚠️ The text is empty."),
         ("?! ... ***", "⚠️ The text has no words to speak."),
         # letters this model lacks: found once the model reads it, after the defer
-        ("123 456", "⚠️ The text has nothing this voice can pronounce."),
+        ("東京 Жж", "⚠️ The text has nothing this voice can pronounce."),
     ],
 )
 async def test_bad_text_gets_a_short_ephemeral_error(

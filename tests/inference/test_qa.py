@@ -184,6 +184,7 @@ def test_all_windows_of_all_requests_share_one_forward_pass(
 def test_no_answer_when_the_null_score_wins(task_and_model: tuple[QaTask, LoadedModel]) -> None:
     task, qa = task_and_model
     qa.model = PointingModel(None)
+    qa.null_answer = True  # as QA_NULL_ANSWER=auto sets it for a SQuAD 2 model
     (result,) = run(task, qa, {"question": "Who was the 44th president?", "context": OBAMA})
     assert result.answerable is False
     assert "does not answer" in result.note

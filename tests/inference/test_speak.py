@@ -20,9 +20,10 @@ import soundfile as sf
 import torch
 
 from inference import InferenceService, InferenceSettings, InvalidInput
-from inference.audio import PAUSE_S, encode_wav, fit_wav, split_sentences, split_to_fit
+from inference.audio import PAUSE_S, encode_wav, fit_wav
 from inference.errors import ModelUnavailable
 from inference.tasks.speak import Speaker, SpeakResult
+from inference.text import split_sentences, split_to_fit
 from tests.inference.test_cli import cli
 from tests.tiny_models import build_speecht5
 
@@ -134,9 +135,14 @@ async def test_vits_batch_trims_each_clip(vits: InferenceService) -> None:
     assert {r.sampling_rate for r in together} == {RATE}
 
 
-async def test_digits_only_text_is_refused_by_a_letters_only_model(vits: InferenceService) -> None:
+async def test_a_script_the_voice_lacks_is_refused(vits: InferenceService) -> None:
     with pytest.raises(InvalidInput, match="nothing this voice can pronounce"):
-        await vits.run("speak", text="123 456")
+        await vits.run("speak", text="東京 Жж")
+
+
+async def test_digits_are_read_as_words_by_a_letters_only_model(vits: InferenceService) -> None:
+    result = await vits.run("speak", text="123 456")
+    assert result.duration_s > 0 and result.unspoken == []
 
 
 # -- SpeechT5 -----------------------------------------------------------------------

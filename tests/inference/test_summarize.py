@@ -17,8 +17,9 @@ import pytest
 
 from inference import InferenceService, InferenceSettings, InvalidInput, JobCancelled
 from inference.device import resolve_placement
-from inference.tasks.base import NullContext, split_by_tokens
+from inference.tasks.base import NullContext
 from inference.tasks.summarize import SummarizeResult, SummarizeTask
+from inference.text import split_by_tokens
 from tests.inference.test_cli import cli
 from tests.tiny_models import build_bart_summarizer
 
