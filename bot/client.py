@@ -19,6 +19,7 @@ from .errors import report_error
 from .journal import JobJournal
 from .server_config import ServerConfig
 from .settings import BotSettings
+from .showcase import ShowcaseService
 from .sync import sync_commands
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ EXTENSIONS = (
     "cogs.generate",
     "cogs.story",
     "cogs.config",
+    "cogs.showcase",
 )
 
 
@@ -81,6 +83,7 @@ class PipelineBot(commands.Bot):
         self.journal = JobJournal(self)
         self.server_config = ServerConfig(self.settings)
         self.cooldowns = Cooldowns(self.settings)
+        self.showcase = ShowcaseService(self)
         #: ``python -m bot sync``: sync the commands whatever changed, without the service.
         self.sync_only = False
         #: Command handlers waiting on a job; shutdown lets them tell their users.
@@ -100,6 +103,7 @@ class PipelineBot(commands.Bot):
         self.journal.open(self.store)
         await self.server_config.open(self.store)
         if not self.sync_only:  # python -m bot sync: the commands, nothing else
+            await self.showcase.start(self.store)
             await self.service.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -146,6 +150,7 @@ class PipelineBot(commands.Bot):
         if self.store is not None and not self.journal.suspended:
             await self.journal.suspend()
         await self.service.close()
+        await self.showcase.close()
         if self.waiting:
             await asyncio.wait(self.waiting, timeout=5)
         await super().close()

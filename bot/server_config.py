@@ -46,6 +46,7 @@ COMMAND_KEY, IMAGE_KEY, COOLDOWN_KEY, LANGUAGE_KEY = (
     "cooldown",
     "language",
 )
+SHOWCASE_CHANNEL_KEY, SHOWCASE_WEEKLY_KEY = "showcase_channel", "showcase_weekly"
 
 
 @dataclass
@@ -58,6 +59,9 @@ class ServerRules:
     #: command, or "" for all of them -> (uses, per seconds)
     cooldowns: dict[str, tuple[int, float]] = field(default_factory=dict)
     language: str | None = None
+    #: The showcase channel (None: sharing is off) and whether it gets weekly highlights.
+    showcase_channel: int | None = None
+    showcase_weekly: bool = False
 
     @classmethod
     def from_store(cls, values: dict[tuple[str, str], Any]) -> ServerRules:
@@ -75,6 +79,10 @@ class ServerRules:
                 )
             elif key == LANGUAGE_KEY:
                 rules.language = str(value)
+            elif key == SHOWCASE_CHANNEL_KEY:
+                rules.showcase_channel = int(value)
+            elif key == SHOWCASE_WEEKLY_KEY:
+                rules.showcase_weekly = bool(value)
         return rules
 
 
@@ -134,6 +142,17 @@ class ServerConfig:
     def language(self, guild_id: int | None) -> str | None:
         return self.rules(guild_id).language
 
+    def showcase_channel(self, guild_id: int | None) -> int | None:
+        return self.rules(guild_id).showcase_channel
+
+    def weekly_showcases(self) -> list[tuple[int, int]]:
+        """(server, showcase channel) of every server that wants weekly highlights."""
+        return [
+            (guild_id, rules.showcase_channel)
+            for guild_id, rules in self._servers.items()
+            if rules.showcase_weekly and rules.showcase_channel is not None
+        ]
+
     # -- what /config changes (validated by the caller) --------------------------------
 
     def allowed_policies(self) -> tuple[str, ...]:
@@ -168,6 +187,20 @@ class ServerConfig:
     async def set_language(self, guild_id: int, language: str | None) -> None:
         await self._save(guild_id, None, LANGUAGE_KEY, language)
         self._rules_for_change(guild_id).language = language
+
+    async def set_showcase_channel(self, guild_id: int, channel_id: int | None) -> None:
+        """The server's showcase channel; None turns sharing off."""
+        await self._save(guild_id, None, SHOWCASE_CHANNEL_KEY, channel_id)
+        self._rules_for_change(guild_id).showcase_channel = channel_id
+
+    async def set_showcase_weekly(self, guild_id: int, weekly: bool) -> None:
+        await self._save(guild_id, None, SHOWCASE_WEEKLY_KEY, weekly or None)
+        self._rules_for_change(guild_id).showcase_weekly = weekly
+
+    async def forget(self, guild_id: int) -> None:
+        """The bot left the server: its showcase settings go (the rest stays, as before)."""
+        await self.set_showcase_channel(guild_id, None)
+        await self.set_showcase_weekly(guild_id, False)
 
     async def _save(self, guild_id: int, channel_id: int | None, key: str, value: Any) -> None:
         if self._db is None:

@@ -57,6 +57,17 @@ class BotSettings(InferenceSettings):
     #: Finished jobs stay in the journal this long before they are pruned.
     journal_keep_hours: float = Field(default=24.0, gt=0)
 
+    # -- the community showcase's gallery web page ----------------------------------------
+    #: The public address of the gallery (where GALLERY_PORT, or the inference server that
+    #: mounts it, is reached), e.g. https://bot.example.org/gallery. Empty: /showcase
+    #: gallery has no link to give.
+    gallery_url: str = ""
+    #: Serve the gallery from the bot on this port (empty: no page here, e.g. when the
+    #: inference HTTP server mounts it).
+    gallery_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The address the bot's gallery server listens on (put a TLS proxy in front of it).
+    gallery_host: str = "127.0.0.1"
+
     # -- where the models run, and sharding (see README "Deployment") ------------------
     #: An inference server (``python -m inference serve``) to run every command on, such
     #: as http://gpu-box:8765; empty: the models run inside the bot. The server's key

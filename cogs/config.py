@@ -182,6 +182,45 @@ class Config(PipelineCog):
             found = [app_commands.Choice(name=DEFAULT, value=DEFAULT), *found][:25]
         return found
 
+    @config.command(name="showcase")
+    @app_commands.describe(
+        channel="Where Share reposts results (sharing is off until one is set)",
+        weekly="Post the week's three best-voted posts there every week",
+        gallery="A web gallery of the showcase at a secret link (/showcase gallery tells it)",
+        off="True: turn sharing off (the showcase channel is forgotten; posts stay)",
+    )
+    @moderators
+    async def showcase(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | None = None,
+        weekly: bool | None = None,
+        gallery: bool | None = None,
+        off: bool = False,
+    ) -> None:
+        """Set up the community showcase: its channel, weekly highlights, the gallery."""
+        assert interaction.guild_id is not None
+        guild_id, showcase = interaction.guild_id, self.bot.showcase
+        if off and channel is not None:
+            raise UserError("Give a channel or off:true, not both.")
+        if off:
+            await self.rules.set_showcase_channel(guild_id, None)
+        elif channel is not None:
+            await self.rules.set_showcase_channel(guild_id, channel.id)
+        if weekly is not None:
+            await self.rules.set_showcase_weekly(guild_id, weekly)
+            await showcase.db.set_weekly_at(guild_id, showcase.clock() if weekly else None)
+        if gallery is not None:
+            await showcase.db.set_gallery(guild_id, gallery)
+        chosen = self.rules.showcase_channel(guild_id)
+        on = await showcase.db.gallery_secret(guild_id) is not None
+        lines = [
+            f"Showcase channel: <#{chosen}>" if chosen else "Sharing: off",
+            f"Weekly highlights: {'on' if self.rules.rules(guild_id).showcase_weekly else 'off'}",
+            f"Gallery: {'on (its link: /showcase gallery)' if on else 'off'}",
+        ]
+        await self.done(interaction, "\n".join(lines))
+
     # -- replies ------------------------------------------------------------------------
 
     async def done(self, interaction: discord.Interaction, text: str) -> None:
@@ -220,6 +259,12 @@ class Config(PipelineCog):
         embed.add_field(
             name="Cooldowns",
             value="\n".join([*cooldowns, f"the bot's: {bot_cooldown}"]),
+            inline=False,
+        )
+        embed.add_field(
+            name="Showcase",
+            value=(f"<#{rules.showcase_channel}>" if rules.showcase_channel else "off")
+            + (", weekly highlights" if rules.showcase_weekly else ""),
             inline=False,
         )
         language = rules.language

@@ -21,6 +21,7 @@ from bot.errors import send_ephemeral
 from bot.jobs import renderer, run_job
 from bot.render import Reply, render
 from bot.render.generate import story_from_embeds
+from bot.showcase import with_share
 from inference import Result
 from inference.tasks.generate import (
     DEFAULT_NEW_TOKENS,
@@ -111,7 +112,7 @@ Generate.buttons = (ContinueButton,)
 @renderer("generate")
 def render_part(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
     view = discord.ui.View(timeout=None).add_item(ContinueButton())
-    return render(result, max_tokens=args["max_tokens"], view=view)
+    return with_share(render(result, max_tokens=args["max_tokens"], view=view))
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -19,6 +19,7 @@ from bot.errors import UserError, send_ephemeral
 from bot.jobs import renderer, run_job
 from bot.render import Reply
 from bot.render.imagine import render_image, request_from_embed, size_choices
+from bot.showcase import with_share
 from inference import Result
 from inference.tasks.imagine import (
     MAX_PROMPT_CHARS,
@@ -203,7 +204,8 @@ async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -
     if not result.safety_checker and policy != UNCHECKED_ALLOWED:
         raise UserError(UNCHECKED[policy])
     view = discord.ui.View(timeout=None).add_item(RegenerateButton())
-    return await render_image(result, max_bytes=max_bytes, view=view)
+    reply = await render_image(result, max_bytes=max_bytes, view=view)
+    return with_share(reply) if reply.messages[-1].files else reply
 
 
 async def setup(bot: PipelineBot) -> None:

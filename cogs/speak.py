@@ -14,6 +14,7 @@ from bot.jobs import renderer, run_job
 from bot.render import Reply
 from bot.render.base import CHOICE_CHARS
 from bot.render.speak import render_fitted, voice_choices
+from bot.showcase import with_share
 from inference import InferenceSettings, Result
 
 #: The longest text the option takes: SPEAK_MAX_CHARS's default (the task checks the
@@ -63,7 +64,7 @@ class Speak(PipelineCog):
 
 @renderer("speak")
 async def render_speech(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
-    return await render_fitted(result, max_bytes, **args)  # type: ignore[arg-type]
+    return with_share(await render_fitted(result, max_bytes, **args))  # type: ignore[arg-type]
 
 
 async def setup(bot: PipelineBot) -> None:

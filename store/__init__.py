@@ -9,6 +9,7 @@ from .db import DB_FILE, Store, StoreError
 from .journal import Journal, JournalEntry
 from .migration import Migration
 from .server_settings import ServerSettings
+from .showcase import Post, Showcase
 from .stories import Conflict, Stories, StoryRecord, TurnRecord
 
 __all__ = [
@@ -17,7 +18,9 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "Migration",
+    "Post",
     "ServerSettings",
+    "Showcase",
     "Store",
     "StoreError",
     "Stories",

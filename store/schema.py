@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import journal, server_settings, stories
+from . import journal, server_settings, showcase, stories
 from .migration import Migration
 
 FEATURES: dict[str, Sequence[Migration]] = {
     "journal": journal.MIGRATIONS,
     "server_settings": server_settings.MIGRATIONS,
     "stories": stories.MIGRATIONS,
+    "showcase": showcase.MIGRATIONS,
 }

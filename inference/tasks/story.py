@@ -93,7 +93,6 @@ class StoryResult(Result):
 
 
 class StoryTask(GenerateTask):
-
     #: Its results are StoryResults, not the GenerateResults of the task it extends.
     result_class = StoryResult
     name = "story"

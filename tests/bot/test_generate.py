@@ -22,6 +22,7 @@ from tests.fakediscord import FakeDiscord
 from tests.fakediscord.records import MessageRecord
 
 CONTINUE = "generate:continue"
+SHARE = "showcase:share"
 
 
 def parts(message: MessageRecord) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -65,7 +66,7 @@ async def test_prompt_text_seed_tokens_and_a_continue_button(
     assert text["footer"]["text"] == (
         "🎲 Seed 42 · 🌡️ Temperature 0.7 · 20 tokens (max 20) · stopped at max_tokens · generate"
     )
-    assert message.custom_ids == [CONTINUE]
+    assert message.custom_ids == [CONTINUE, SHARE]
 
 
 async def test_same_seed_same_text_and_a_random_seed_is_shown(
@@ -101,7 +102,7 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     )
     click = await fake_discord.click(first, CONTINUE, user=fake_discord.moderator)
     second = await reply_to_click(click, first)
-    assert not second.ephemeral and second.custom_ids == [CONTINUE]
+    assert not second.ephemeral and second.custom_ids == [CONTINUE, SHARE]
     assert parts(second)[0]["description"] == "Once upon a time"
     assert shown_text(first).endswith(so_far(second))  # the end of the text before
     assert "Temperature 0.9 ·" in footer(second) and "(max 15)" in footer(second)
@@ -116,7 +117,7 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
         seed=seed_of(second),
     )
     assert shown_text(second) == shown(alone.text)
-    assert first.custom_ids == [CONTINUE]  # the earlier part keeps its button
+    assert first.custom_ids == [CONTINUE, SHARE]  # the earlier part keeps its button
 
     await bot.close()  # a restart: the new process knows nothing of the old messages
     await start_bot()
@@ -124,7 +125,7 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     third = await reply_to_click(click, second)
     # "so far" is the end of all the message showed: its own "so far" and its part
     assert (so_far(second) + shown_text(second)).endswith(so_far(third))
-    assert shown_text(third) and third.custom_ids == [CONTINUE]
+    assert shown_text(third) and third.custom_ids == [CONTINUE, SHARE]
 
 
 async def test_continue_with_a_chat_model(

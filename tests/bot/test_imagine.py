@@ -105,7 +105,8 @@ async def test_png_of_the_requested_size_in_an_embed_with_its_parameters(
     }
     assert fields(message)["Time"].endswith(" s")
     assert "imagine" in embed["footer"]["text"]  # the model, by its directory's name
-    assert message.custom_ids == ["imagine:again"]  # Cancel is gone, Regenerate is there
+    # Cancel is gone; Regenerate and Share are there
+    assert message.custom_ids == ["imagine:again", "showcase:share"]
 
 
 async def test_same_seed_same_image(fake_discord: FakeDiscord, start_bot: BotFactory) -> None:
@@ -195,7 +196,7 @@ async def test_regenerate_same_request_new_seed_also_after_a_restart(
 
     click = await fake_discord.click(first, "imagine:again", user=fake_discord.moderator)
     again = await new_message(click, first)
-    assert not again.ephemeral and again.custom_ids == ["imagine:again"]
+    assert not again.ephemeral and again.custom_ids == ["imagine:again", "showcase:share"]
     image = png_of(again)
     assert image.text["prompt"] == prompt and image.text["negative_prompt"] == "fog"
     assert (image.text["steps"], image.text["size"]) == ("2", "64x64")
@@ -299,7 +300,7 @@ async def test_a_result_after_15_minutes_goes_to_the_channel_mentioning_the_requ
     assert notice.mentions.users == (fake_discord.user.id,)  # that one ping, no other
     assert not notice.mentions.everyone and not notice.mentions.roles
     assert png_of(result).text["prompt"] == "a slow fox"
-    assert result.custom_ids == ["imagine:again"] and not result.mentions.users
+    assert result.custom_ids == ["imagine:again", "showcase:share"] and not result.mentions.users
     # The expired token refuses the progress edits, the edit with the image and the
     # removal of the placeholder, the last thing the bot tries.
     await fake_discord.wait_for(lambda: any(r.method == "DELETE" for r in fake_discord.requests))

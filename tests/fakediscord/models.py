@@ -39,6 +39,11 @@ class FakeClock:
         """Seconds on this clock (real monotonic time plus every :meth:`advance`)."""
         return time.monotonic() + self.offset
 
+    def wall(self) -> float:
+        """Wall-clock seconds on this clock (``time.time()`` plus every :meth:`advance`),
+        for a bot's own schedules (weekly posts...) in tests."""
+        return time.time() + self.offset
+
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``."""
         self.offset += seconds

@@ -1054,6 +1054,15 @@ class FakeDiscord:
         if kind in ("original", "followup"):
             data["webhook_id"] = str(self.application_id)
             data["application_id"] = str(self.application_id)
+        if interaction is not None:  # who and what made an interaction's message
+            payload = interaction.payload
+            user = payload["member"]["user"] if "member" in payload else payload["user"]
+            data["interaction_metadata"] = {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "user": user,
+                "authorizing_integration_owners": payload["authorizing_integration_owners"],
+            }
         message = MessageRecord(message_id, channel_id, data, kind, interaction=interaction)
         self._write(message, body, files, "create", default_parse)
         self.messages[message_id] = message
