@@ -24,6 +24,7 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError, report_error
 from bot.jobs import renderer
+from bot.render.base import EMBED_TITLE, clip
 from bot.render.story import (
     export_filename,
     export_markdown,
@@ -31,6 +32,7 @@ from bot.render.story import (
     thread_name,
     turn_embed,
 )
+from bot.showcase import ShareButton
 from cogs.story_controls import (
     BUTTONS,
     TURN_MODAL,
@@ -169,9 +171,16 @@ class Story(ModelTurns, PipelineCog):
         data = export_markdown(story).encode()
         if len(data) > interaction.filesize_limit:
             raise UserError("This story is too long for one file here.")
+        # The premise as the embed's title names the story when it is shared to the
+        # server's showcase (the Share button; the file's start becomes the excerpt).
+        title = discord.Embed(
+            title=clip(story.premise, EMBED_TITLE),
+            description=f"📜 The story so far: {len(story.turns)} turns.",
+        )
         await interaction.response.send_message(
-            f"📜 The story so far: {len(story.turns)} turns.",
+            embed=title,
             file=discord.File(io.BytesIO(data), filename=export_filename(story)),
+            view=discord.ui.View(timeout=None).add_item(ShareButton()),
         )
 
     @story.command(name="skip")

@@ -272,6 +272,10 @@ async def test_export_has_every_turn_and_its_authors(
     assert "**Authors:** Alice, " in text and "(model)" in text
     assert "## 1 · Alice\n\nFirst, the fog." in text and "## 2 · Alice\n\nThen, the bell." in text
     assert "## 3 · " in text and "**Memory:** The keeper is called Ines" in text
+    # it can be shared to the server's showcase, titled by its premise
+    assert message.embeds[0]["title"] == "A lighthouse keeper finds a map"
+    buttons = [c["custom_id"] for row in message.components for c in row["components"]]
+    assert buttons == ["showcase:share"]
     outside = await fake_discord.invoke_slash("story export")
     await outside.wait_for_message()
     assert outside.ephemeral and "not a story's thread" in outside.original.content
