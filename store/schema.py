@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import journal, server_settings
+from . import documents_sqlite, journal, server_settings
 from .migration import Migration
 
 FEATURES: dict[str, Sequence[Migration]] = {
     "journal": journal.MIGRATIONS,
     "server_settings": server_settings.MIGRATIONS,
+    "documents": documents_sqlite.MIGRATIONS,
 }
