@@ -93,7 +93,7 @@ class DocumentLibrary(ABC):
     ) -> list[Passage]:
         """The ``k`` passages nearest ``vector`` (cosine), best first."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (most libraries hold nothing to release)
         """Release the library's connections and thread."""
 
     async def search(

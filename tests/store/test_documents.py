@@ -158,7 +158,6 @@ async def test_an_interrupted_add_is_absent_after_restart(tmp_path: Path) -> Non
     """SQLite: the add is one transaction. A failure inside it (here: the process dying
     is simulated by a write that raises after the passages went in) leaves nothing."""
     store = await Store.open(tmp_path)
-    library = SqliteLibrary(store)
 
     def half(conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -218,5 +217,5 @@ def test_merge_by_rank_prefers_passages_both_sides_found() -> None:
         return Passage(name, name, 0, 0.0)
 
     merged = merge_by_rank([[p("a"), p("b"), p("c")], [p("c"), p("d")]], 3)
-    assert [x.document for x in merged][0] == "c"
+    assert merged[0].document == "c"
     assert {x.document for x in merged} <= {"a", "b", "c", "d"} and len(merged) == 3
