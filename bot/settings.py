@@ -5,7 +5,6 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -31,7 +30,6 @@ class BotSettings(InferenceSettings):
     log_level: str = "INFO"
 
     # -- the store (job journal, per-server settings) ------------------------------------
-    #: Where the bot keeps what must outlive a restart (an SQLite file).
-    data_dir: Path = Path("./data")
+    # (DATA_DIR is an inference setting: the command line's document library uses it too)
     #: Finished jobs stay in the journal this long before they are pruned.
     journal_keep_hours: float = Field(default=24.0, gt=0)

@@ -3,6 +3,8 @@
     python -m inference run sentiment "I love this" [--model DIR] [--top-k]
     python -m inference run imagine "a red fox" --steps 20 --out fox.png
     python -m inference tasks
+    python -m inference docs add|list|remove --collection NAME ...   (see inference/docs/cli.py)
+    python -m inference run ask "QUESTION" --collection NAME
 
 Options after the task are the slash command's options (``--context``, ``--target``,
 ``--labels``...); a flag without a value means "yes". Exit status: 0 on success, 2 with
@@ -24,6 +26,7 @@ import transformers
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from .docs import cli as docs_cli
 from .errors import InferenceError
 from .service import InferenceService
 from .settings import InferenceSettings
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: DEVICE)")
 
     commands.add_parser("tasks", help="list the tasks and their models")
+    docs_cli.add_parser(commands)
 
     args, extra = parser.parse_known_args(argv)
     if args.command == "tasks":
@@ -64,7 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     _quiet_libraries()
     try:
-        payload = asyncio.run(_run_once(args, options))
+        if args.command == "docs":
+            docs_cli.print_lines(asyncio.run(docs_cli.run_docs(args)))
+            return 0
+        if args.task.strip().lower() == "ask":  # retrieval from a collection, then reading
+            payload = asyncio.run(docs_cli.run_ask(args, options))
+        else:
+            payload = asyncio.run(_run_once(args, options))
     except InferenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -5,8 +5,10 @@ To add a task, write one module here following ``base.Task`` and list its class 
 
 from __future__ import annotations
 
+from .ask import AskTask
 from .base import Task
 from .classify import ClassifyTask
+from .embed import EmbedTask
 from .generate import GenerateTask
 from .imagine import ImagineTask
 from .ner import NerTask
@@ -28,6 +30,8 @@ TASKS: dict[str, type[Task]] = {
         GenerateTask,
         ImagineTask,
         SpeakTask,
+        EmbedTask,
+        AskTask,
     )
 }
 

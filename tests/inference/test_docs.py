@@ -1,0 +1,246 @@
+"""Document libraries from the inference side: files, passages, the embed and ask tasks,
+hybrid retrieval, and the command line (`docs add|list|remove`, `run ask`)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inference import InferenceService, InferenceSettings, InvalidInput
+from inference.cli import main
+from inference.docs.chunks import chunk_text, estimate_tokens, sentence_around
+from inference.docs.files import extract_text
+from inference.docs.library import add_document, ask, retrieve
+from inference.tasks.ask import NOT_FOUND
+from store import Store
+from store.documents_sqlite import SqliteLibrary
+from tests.inference.test_qa import PointingModel
+
+
+def pdf_bytes(text: str | None) -> bytes:
+    """A one-page PDF: with ``text`` drawn in Helvetica (a text layer), or blank."""
+    stream = f"BT /F1 12 Tf 72 712 Td ({text}) Tj ET".encode() if text else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+# -- files and passages -----------------------------------------------------------------
+
+
+def test_each_file_type_gives_its_text() -> None:
+    assert extract_text("a.txt", "\ufeffHello there.".encode()) == "Hello there."
+    assert extract_text("notes.md", b"# Title\n\n\n\nBody") == "# Title\n\nBody"
+    html = (
+        b"<html><head><title>x</title><script>var a=1;</script></head>"
+        b"<body><p>Hi <b>you</b></p></body></html>"
+    )
+    assert extract_text("page.html", html).split() == ["Hi", "you"]
+    assert "Kettles boil water" in extract_text("m.pdf", pdf_bytes("Kettles boil water"))
+    assert extract_text("한국어.txt", "서버의 규칙".encode()) == "서버의 규칙"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("empty.txt", b"  \n", "empty"),
+        ("bin.txt", b"\x00\x01\x02abc", "binary"),
+        ("latin.txt", "café".encode("latin-1"), "not UTF-8"),
+        ("scan.pdf", pdf_bytes(None), "no text layer"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a PDF"),
+        ("tool.exe", b"MZ", "only .txt"),
+    ],
+)
+def test_bad_files_get_one_short_error(name: str, data: bytes, says: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        extract_text(name, data)
+    message = str(caught.value)
+    assert says in message and "\n" not in message and "/" not in message.replace(" / ", "")
+
+
+def test_passages_are_whole_sentences_with_one_sentence_of_overlap() -> None:
+    sentences = [
+        f"Sentence number {i} talks about topic {i} at some length here." for i in range(80)
+    ]
+    chunks = chunk_text(" ".join(sentences))
+    assert len(chunks) > 3
+    for chunk in chunks:
+        assert 0 < estimate_tokens(chunk) <= 300
+        assert chunk.endswith(".")
+    for before, after in itertools.pairwise(chunks):
+        last = before.rsplit("Sentence", 1)[1]
+        assert after.startswith("Sentence" + last)  # the overlap
+    # text with no spaces or sentence ends (Korean written together) is still cut to fit
+    korean = chunk_text("가나다라" * 2000)
+    assert len(korean) > 1 and all(estimate_tokens(c) <= 300 for c in korean)
+
+
+def test_the_sentence_around_an_answer() -> None:
+    text = "Rome is old. The password is swordfish. Lunch is at noon."
+    start = text.index("swordfish")
+    assert sentence_around(text, start, start + 9) == "The password is swordfish."
+
+
+# -- the tasks and retrieval, through the service ------------------------------------------
+
+
+@pytest.fixture
+def settings(embed_model: Path, tiny_models: dict[str, Path], tmp_path: Path) -> InferenceSettings:
+    return InferenceSettings(
+        _env_file=None,
+        embed_model=str(embed_model),
+        qa_model=str(tiny_models["qa"]),
+        data_dir=tmp_path / "data",
+        max_wait_ms=1,
+        device="cpu",
+    )
+
+
+async def test_embed_gives_unit_vectors_and_prefixes_each_kind(settings: InferenceSettings) -> None:
+    async with InferenceService(settings) as service:
+        passages = await service.run("embed", texts=["My car is red.", "Kettles boil water."])
+        query = await service.run("embed", text="automobile", kind="query")
+        with pytest.raises(InvalidInput):
+            await service.run("embed", texts=[])
+        with pytest.raises(InvalidInput):
+            await service.run("embed", text="x", kind="document")
+    dots = [sum(a * b for a, b in zip(v, query.vectors[0], strict=True)) for v in passages.vectors]
+    assert all(abs(sum(x * x for x in v) - 1) < 1e-4 for v in passages.vectors)
+    assert dots[0] > dots[1]  # the synonym is nearer than the unrelated passage
+
+
+async def test_hybrid_retrieval_finds_names_by_keyword_and_synonyms_by_meaning(
+    settings: InferenceSettings, tmp_path: Path
+) -> None:
+    store = await Store.open(tmp_path / "data")
+    library = SqliteLibrary(store)
+    async with InferenceService(settings) as service:
+        seen: list[tuple[int, int]] = []
+        await add_document(
+            service,
+            library,
+            "lib",
+            "manual.txt",
+            b"The Zyxwv-9 router resets with a paperclip.\n\nMy car is parked outside.\n\n"
+            b"Kettles boil water.",
+            progress=lambda done, total: seen.append((done, total)),
+        )
+        await add_document(
+            service, library, "lib", "notes.txt", "점심은 열두 시에 먹습니다.".encode()
+        )
+        assert seen and seen[-1][0] == seen[-1][1]
+        by_name = await retrieve(service, library, "lib", "zyxwv-9", k=1)
+        by_meaning = await retrieve(service, library, "lib", "where is the automobile?", k=1)
+        korean = await retrieve(service, library, "lib", "점심 시간", k=1)
+        assert "Zyxwv-9" in by_name[0]["text"]
+        assert "car" in by_meaning[0]["text"]  # no shared word: the dense side found it
+        assert korean[0]["document"] == "notes.txt"
+    await store.close()
+
+
+async def test_ask_reads_the_retrieved_passages_and_names_the_source(
+    settings: InferenceSettings, tmp_path: Path
+) -> None:
+    store = await Store.open(tmp_path / "data")
+    library = SqliteLibrary(store)
+    async with InferenceService(settings) as service:
+        await add_document(
+            service,
+            library,
+            "a",
+            "rules.txt",
+            b"Rome is old. The password is swordfish. Lunch is at noon.",
+        )
+        await service.preload(["ask"])
+        (reader,) = service.loaded_models("ask")
+        reader.model = PointingModel(
+            reader.tokenizer("swordfish", add_special_tokens=False)["input_ids"]
+        )
+        found = await ask(service, library, "a", "What is the password?")
+        assert (found.answer, found.answerable) == ("swordfish", True)
+        assert found.to_dict()["sources"] == [
+            {"document": "rules.txt", "text": "The password is swordfish.", "score": found.score}
+        ]
+        reader.model = PointingModel(None)  # all on [CLS]: nothing confident
+        missing = await ask(service, library, "a", "What is the password?")
+        assert not missing.answerable and missing.note == NOT_FOUND and missing.answer == ""
+        assert [s.document for s in missing.sources] == ["rules.txt"]
+        with pytest.raises(InvalidInput, match="no documents"):
+            await ask(service, library, "nobody", "What is the password?")
+        with pytest.raises(InvalidInput, match="empty"):
+            await ask(service, library, "a", "   ")
+    await store.close()
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[Any], str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def test_cli_docs_add_list_remove_and_ask_keep_collections_apart(
+    settings: InferenceSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("embed_model", "qa_model", "data_dir", "device"):
+        monkeypatch.setenv(name.upper(), str(getattr(settings, name)))
+    alpha, beta, scan = tmp_path / "alpha.txt", tmp_path / "beta.md", tmp_path / "scan.pdf"
+    alpha.write_text("The alpha password is swordfish. Alpha lunch is at noon.")
+    beta.write_text("The beta password is tuna. Beta lunch is at one.")
+    scan.write_bytes(pdf_bytes(None))
+
+    code, rows, _ = cli(capsys, "docs", "add", "--collection", "A", str(alpha))
+    assert code == 0 and rows == [
+        {"collection": "A", "document": "alpha.txt", "chunks": 1, "bytes": alpha.stat().st_size}
+    ]
+    assert cli(capsys, "docs", "add", "--collection", "B", str(beta))[0] == 0
+    code, _, err = cli(capsys, "docs", "add", "--collection", "B", str(scan))
+    assert code == 2 and "no text layer" in err and str(tmp_path) not in err
+
+    code, rows, _ = cli(capsys, "docs", "list", "--collection", "B")
+    assert [r["document"] for r in rows] == ["beta.md"]
+    code, (answer,), _ = cli(capsys, "run", "ask", "What is the password?", "--collection", "A")
+    assert code == 0 and set(answer) >= {"answer", "score", "answerable", "sources"}
+    assert answer["sources"] and {s["document"] for s in answer["sources"]} == {"alpha.txt"}
+    assert set(answer["sources"][0]) == {"document", "text", "score"}
+
+    code, _, err = cli(capsys, "run", "ask", "What?", "--collection", "nope")
+    assert code == 2 and "no documents" in err
+    code, _, err = cli(capsys, "run", "ask", " ", "--collection", "A")
+    assert code == 2 and "empty" in err
+    code, _, err = cli(capsys, "docs", "list", "--collection", "nope")
+    assert code == 2 and "no documents" in err
+
+    code, rows, _ = cli(capsys, "docs", "remove", "--collection", "B", "beta.md")
+    assert code == 0 and rows == [{"removed": "beta.md", "collection": "B"}]
+    code, _, err = cli(capsys, "docs", "remove", "--collection", "B", "beta.md")
+    assert code == 2 and "No document" in err
+    code, _, err = cli(capsys, "run", "ask", "password?", "--collection", "B")
+    assert code == 2  # removed really removed: B is empty again

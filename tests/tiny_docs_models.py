@@ -1,0 +1,60 @@
+"""Stand-ins for the document library's models.
+
+``build_embedder``: a BERT encoder with no layers, whose output is the layer-normed
+embedding of each word: e5's mean pooling then gives the average of a text's word
+vectors. Its meaning is set by hand: words of one synonym group share a vector, so the
+dense side finds "automobile" in a passage about a "car" where keywords cannot; the
+prefixes, punctuation and special tokens have zero vectors (they add nothing). Every
+other word gets a random vector, as a tiny random embedder would: it cannot tell
+exact names apart, which is what the keyword side is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+SILENT = ["query", "passage", ":", ".", ",", "?", "!", "-", "'", "the", "a", "is", "of", "what"]
+
+
+def build_embedder(path: Path, words: Sequence[str], synonyms: Sequence[Sequence[str]]) -> Path:
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    path.mkdir(parents=True, exist_ok=True)
+    groups = [list(g) for g in synonyms]
+    vocab = list(dict.fromkeys([*SPECIALS, *SILENT, *words, *(w for g in groups for w in g)]))
+    alphabet = [c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    vocab += [c for c in alphabet if c not in vocab] + [f"##{c}" for c in alphabet]
+    tokenizer = BertTokenizer(
+        vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True, model_max_length=512
+    )
+    tokenizer.save_pretrained(path)
+
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=0,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    model = BertModel(config, add_pooling_layer=False)
+    with torch.no_grad():
+        emb = model.embeddings
+        emb.position_embeddings.weight.zero_()
+        emb.token_type_embeddings.weight.zero_()
+        emb.LayerNorm.weight.fill_(1.0)
+        emb.LayerNorm.bias.zero_()
+        table = emb.word_embeddings.weight
+        table.normal_()
+        for word in [*SPECIALS, *SILENT]:
+            table[vocab.index(word)] = 0.0
+        for group in groups:
+            for word in group[1:]:
+                table[vocab.index(word)] = table[vocab.index(group[0])]
+    model.save_pretrained(path)
+    return path
