@@ -34,6 +34,7 @@ EXTENSIONS = (
     "cogs.translate",
     "cogs.generate",
     "cogs.config",
+    "cogs.docs",
 )
 
 

@@ -34,6 +34,8 @@ COMMANDS = (
     "generate",
     "imagine",
     "speak",
+    "docs",
+    "ask",
 )
 #: IMAGINE_NSFW_POLICY values, the loosest first.
 IMAGE_POLICIES = ("anywhere", "age-restricted", "nowhere")

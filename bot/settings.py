@@ -33,3 +33,11 @@ class BotSettings(InferenceSettings):
     # (DATA_DIR is an inference setting: the command line's document library uses it too)
     #: Finished jobs stay in the journal this long before they are pruned.
     journal_keep_hours: float = Field(default=24.0, gt=0)
+
+    # -- /docs and /ask (README "Your server's own documents") ----------------------------
+    #: Who may add and remove a server's documents: permission names (manage_guild,
+    #: manage_messages...) or role names, comma-separated; anyone with one of them may.
+    docs_managers: str = "manage_guild"
+    #: Documents one server may keep, and their total size in MB.
+    docs_max_docs: int = Field(default=50, ge=1)
+    docs_max_mb: float = Field(default=20.0, gt=0)
