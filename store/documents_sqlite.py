@@ -53,12 +53,20 @@ MIGRATIONS = (
             # rowid = doc_chunks.id; the collection is a column so that a search can
             # filter on it without a join.
             "CREATE VIRTUAL TABLE doc_terms USING fts5(terms, collection UNINDEXED)",
+            # each term's document frequency, for leaving out terms that are everywhere
+            "CREATE VIRTUAL TABLE doc_terms_vocab USING fts5vocab(doc_terms, 'row')",
         ),
     ),
 )
 
 #: Collections whose vector matrix stays in memory between searches.
 CACHED_COLLECTIONS = 16
+#: A question's term found in more than this share of all passages, and in more than
+#: COMMON_TERM_MIN of them, is left out of the keyword search ("the", "is"...): its BM25
+#: weight is next to nothing, while scoring every passage that holds it costs tens of
+#: milliseconds in a large library. (The rarest term is always kept.)
+COMMON_TERM_SHARE = 0.2
+COMMON_TERM_MIN = 1000
 
 
 class _Matrix:
@@ -158,11 +166,13 @@ class SqliteLibrary(DocumentLibrary):
         words = query_terms(query)
         if not words or k <= 0:
             return []
-        match = " OR ".join(f'"{word}"' for word in words)  # terms are \w+: no quotes inside
 
         def read(conn: sqlite3.Connection) -> list[Passage]:
+            kept = _uncommon(conn, words)
+            match = " OR ".join(f'"{word}"' for word in kept)  # terms are \w+: no quotes
+            # ORDER BY the hidden rank column (bm25) is twice as fast as ORDER BY bm25()
             rows = conn.execute(
-                "SELECT rowid, bm25(doc_terms) AS rank FROM doc_terms"
+                "SELECT rowid, rank FROM doc_terms"
                 " WHERE doc_terms MATCH ? AND collection = ? ORDER BY rank LIMIT ?",
                 (match, collection, k),
             ).fetchall()
@@ -223,6 +233,23 @@ class SqliteLibrary(DocumentLibrary):
         while len(self._matrices) > CACHED_COLLECTIONS:
             self._matrices.popitem(last=False)
         return matrix
+
+
+def _uncommon(conn: sqlite3.Connection, words: list[str]) -> list[str]:
+    """``words`` without those in too many passages (see COMMON_TERM_SHARE)."""
+    counts = {
+        word: (
+            conn.execute("SELECT doc FROM doc_terms_vocab WHERE term = ?", (word,)).fetchone()
+            or (0,)
+        )[0]
+        for word in words
+    }
+    if max(counts.values()) <= COMMON_TERM_MIN:
+        return words
+    total = conn.execute("SELECT count(*) FROM doc_chunks").fetchone()[0]
+    limit = max(COMMON_TERM_MIN, COMMON_TERM_SHARE * total)
+    kept = [word for word in words if counts[word] <= limit]
+    return kept or [min(words, key=counts.__getitem__)]
 
 
 def _passages(conn: sqlite3.Connection, scored: list[tuple[int, float]]) -> list[Passage]:
