@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import itertools
 import json
 import random
 import statistics
@@ -54,9 +56,15 @@ def vocabulary(rng: random.Random, size: int = 20_000) -> tuple[list[str], list[
 
 
 def passage(rng: random.Random, words: list[str], weights: list[float], tokens: int = 200) -> str:
-    picked = rng.choices(words, weights=weights, k=tokens)
+    """About ``tokens`` words drawn by ``weights`` (cumulative), in sentences of 14."""
+    picked = rng.choices(words, cum_weights=weights, k=tokens)
     sentences = [" ".join(picked[i : i + 14]).capitalize() + "." for i in range(0, tokens, 14)]
     return " ".join(sentences)
+
+
+def zipf(n: int) -> list[float]:
+    """Cumulative Zipf weights of ``n`` words (the first most common)."""
+    return list(itertools.accumulate(1 / (i + 1) for i in range(n)))
 
 
 def unit(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -80,8 +88,8 @@ async def bench_library(args: argparse.Namespace, where: Path) -> dict[str, Any]
     rng = random.Random(0)
     nrng = np.random.default_rng(0)
     latin, hangul = vocabulary(rng)
-    zipf_latin = [1 / (i + 1) for i in range(len(latin))]
-    zipf_hangul = [1 / (i + 1) for i in range(len(hangul))]
+    zipf_latin = zipf(len(latin))
+    zipf_hangul = zipf(len(hangul))
     library, close = await open_library(where, args.qdrant)
     try:
         chunks = [
@@ -103,15 +111,15 @@ async def bench_library(args: argparse.Namespace, where: Path) -> dict[str, Any]
         questions = []
         for i in range(args.queries):
             words, weights = (hangul, zipf_hangul) if i % 10 == 9 else (latin, zipf_latin)
-            questions.append(" ".join(rng.choices(words, weights=weights, k=6)) + "?")
+            questions.append(" ".join(rng.choices(words, cum_weights=weights, k=6)) + "?")
         qvectors = unit(nrng, args.queries)
         await library.search("bench", questions[0], qvectors[0].tolist(), 8)  # warm caches
         times: dict[str, list[float]] = {"hybrid": [], "keyword": [], "vector": []}
         for question, vector in zip(questions, qvectors.tolist(), strict=True):
             for name, call in (
-                ("hybrid", lambda: library.search("bench", question, vector, 8)),
-                ("keyword", lambda: library.keyword_search("bench", question, 32)),
-                ("vector", lambda: library.vector_search("bench", vector, 32)),
+                ("hybrid", functools.partial(library.search, "bench", question, vector, 8)),
+                ("keyword", functools.partial(library.keyword_search, "bench", question, 32)),
+                ("vector", functools.partial(library.vector_search, "bench", vector, 32)),
             ):
                 t = time.perf_counter()
                 await call()
@@ -155,7 +163,7 @@ async def bench_embedding(args: argparse.Namespace, where: Path) -> dict[str, An
 
     rng = random.Random(1)
     latin, _ = vocabulary(rng)
-    weights = [1 / (i + 1) for i in range(len(latin))]
+    weights = zipf(len(latin))
     model = args.embed_model or str(e5_small_shape(where / "e5-shape", latin))
     settings = InferenceSettings(_env_file=None, embed_model=model, max_wait_ms=1)
     texts = [passage(rng, latin, weights) for _ in range(args.embed_chunks)]

@@ -100,12 +100,17 @@ class DocumentLibrary(ABC):
         self, collection: str, query: str, vector: Sequence[float], k: int
     ) -> list[Passage]:
         """Hybrid retrieval: both sides, merged by rank (``merge_by_rank``)."""
-        depth = max(k, k * DEPTH_PER_RESULT)
+        depth = search_depth(k)
         keyword, dense = await asyncio.gather(
             self.keyword_search(collection, query, depth),
             self.vector_search(collection, vector, depth),
         )
         return merge_by_rank([keyword, dense], k)
+
+
+def search_depth(k: int) -> int:
+    """Passages each side retrieves for a hybrid search of ``k``."""
+    return max(k, k * DEPTH_PER_RESULT)
 
 
 def merge_by_rank(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage]:

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .documents import Document, DocumentLibrary, Passage, check_vectors
+from .documents import (
+    Document,
+    DocumentLibrary,
+    Passage,
+    check_vectors,
+    merge_by_rank,
+    search_depth,
+)
 from .migration import Migration
 from .terms import index_terms, query_terms
 
@@ -163,43 +170,58 @@ class SqliteLibrary(DocumentLibrary):
         return await self.store.write(write)
 
     async def keyword_search(self, collection: str, query: str, k: int) -> list[Passage]:
-        words = query_terms(query)
-        if not words or k <= 0:
-            return []
-
-        def read(conn: sqlite3.Connection) -> list[Passage]:
-            kept = _uncommon(conn, words)
-            match = " OR ".join(f'"{word}"' for word in kept)  # terms are \w+: no quotes
-            # ORDER BY the hidden rank column (bm25) is twice as fast as ORDER BY bm25()
-            rows = conn.execute(
-                "SELECT rowid, rank FROM doc_terms"
-                " WHERE doc_terms MATCH ? AND collection = ? ORDER BY rank LIMIT ?",
-                (match, collection, k),
-            ).fetchall()
-            # bm25() is lower for better matches; the passage gets the usual sign
-            return _passages(conn, [(chunk_id, -rank) for chunk_id, rank in rows])
-
-        return await self.store.read(read)
+        return await self.store.read(lambda c: self._keyword(c, collection, query, k))
 
     async def vector_search(
         self, collection: str, vector: Sequence[float], k: int
     ) -> list[Passage]:
-        query = np.asarray(vector, dtype=np.float32)
+        return await self.store.read(lambda c: self._vector(c, collection, vector, k))
 
-        def read(conn: sqlite3.Connection) -> list[Passage]:
-            matrix = self._matrix(conn, collection)
-            if matrix is None or k <= 0:
-                return []
-            if matrix.vectors.shape[1] != query.shape[0]:
-                return []  # passages embedded by another model: only keywords can find them
-            scores = matrix.vectors @ (query / max(float(np.linalg.norm(query)), 1e-12))
-            top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
-            top = top[np.argsort(-scores[top])]
-            return _passages(conn, [(int(matrix.ids[i]), float(scores[i])) for i in top])
-
-        return await self.store.read(read)
+    async def search(
+        self, collection: str, query: str, vector: Sequence[float], k: int
+    ) -> list[Passage]:
+        """Both sides in one visit to the store's thread (a hop costs more than a side
+        under load)."""
+        depth = search_depth(k)
+        return await self.store.read(
+            lambda c: merge_by_rank(
+                [
+                    self._keyword(c, collection, query, depth),
+                    self._vector(c, collection, vector, depth),
+                ],
+                k,
+            )
+        )
 
     # -- on the store's thread ----------------------------------------------------------
+
+    def _keyword(
+        self, conn: sqlite3.Connection, collection: str, query: str, k: int
+    ) -> list[Passage]:
+        words = query_terms(query)
+        if not words or k <= 0:
+            return []
+        match = " OR ".join(f'"{word}"' for word in _uncommon(conn, words))  # \w+: no quotes
+        # ORDER BY the hidden rank column (bm25) is twice as fast as ORDER BY bm25()
+        rows = conn.execute(
+            "SELECT rowid, rank FROM doc_terms"
+            " WHERE doc_terms MATCH ? AND collection = ? ORDER BY rank LIMIT ?",
+            (match, collection, k),
+        ).fetchall()
+        # bm25 is lower for better matches; the passage gets the usual sign
+        return _passages(conn, [(chunk_id, -rank) for chunk_id, rank in rows])
+
+    def _vector(
+        self, conn: sqlite3.Connection, collection: str, vector: Sequence[float], k: int
+    ) -> list[Passage]:
+        matrix = self._matrix(conn, collection)
+        query = np.asarray(vector, dtype=np.float32)
+        if matrix is None or k <= 0 or matrix.vectors.shape[1] != query.shape[0]:
+            return []  # (another size: passages of another model; only keywords find them)
+        scores = matrix.vectors @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return _passages(conn, [(int(matrix.ids[i]), float(scores[i])) for i in top])
 
     def _delete_document(self, conn: sqlite3.Connection, collection: str, name: str) -> None:
         conn.execute(
