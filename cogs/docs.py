@@ -31,6 +31,8 @@ from store.documents import DocumentLibrary
 PROGRESS_EVERY_S = 1.0
 
 QUESTION = app_commands.Range[str, 1, MAX_QUESTION_CHARS]
+#: How Discord's apps name the permissions DOCS_MANAGERS is likely to hold.
+_PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_messages": "Manage Messages"}
 
 
 class Docs(PipelineCog, name="Docs"):
@@ -230,10 +232,9 @@ class Docs(PipelineCog, name="Docs"):
             getattr(permissions, w, False) is True or w in roles for w in wanted
         ):
             return
-        raise UserError(
-            "Only members with "
-            + " or ".join(w.replace("_", " ").title() for w in wanted)
-            + " can change this server's documents."
+        names = [_PERMISSION_NAMES.get(w, w.replace("_", " ").title()) for w in wanted]
+        raise app_commands.CheckFailure(
+            f"Only members with {' or '.join(names)} can change this server's documents."
         )
 
 

@@ -90,8 +90,12 @@ class AskTask(Task[AskRequest, AskResult]):
             )
         return AskRequest(question, tuple(found))
 
-    def models_for(self, request: AskRequest) -> tuple[str, ...]:
+    def default_models(self) -> tuple[str, ...]:
+        """What preloading loads: the reader, and the reranker when there is one."""
         return (self.model, self.reranker) if self.reranker else (self.model,)
+
+    def models_for(self, request: AskRequest) -> tuple[str, ...]:
+        return self.default_models()
 
     def batch_key(self, request: AskRequest) -> Hashable:
         return self.models_for(request)

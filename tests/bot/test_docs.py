@@ -5,6 +5,8 @@ and leaving a server deletes its library."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import discord
 import pytest
 
 from bot.client import PipelineBot
+from store import Store
+from store.documents_sqlite import SqliteLibrary
 from tests.bot.conftest import BotFactory, final_message
 from tests.bot.test_reading import ephemeral_error
 from tests.fakediscord import MEMBER_PERMISSIONS, FakeDiscord, FakeUser
@@ -51,7 +55,7 @@ async def test_managers_add_anyone_asks_and_the_answer_names_and_links_its_sourc
     refused = await fake_discord.invoke_slash(
         "docs add", attachments={"file": ("rules.txt", RULES)}
     )
-    assert "Manage Guild" in await ephemeral_error(refused)
+    assert "Manage Server" in await ephemeral_error(refused)
 
     added = await add(fake_discord, manager, "rules.txt", RULES)
     assert "rules.txt" in added.original.content and "1 passage" in added.original.content
@@ -120,6 +124,70 @@ async def test_quotas_and_bad_files_get_short_errors_and_removal_removes(
     assert "Removed" in removed.original.content
     asked = await fake_discord.invoke_slash("ask", {"question": "What is the password?"})
     assert "no documents" in await ephemeral_error(asked)
+
+
+async def test_indexing_shows_progress_and_a_stopped_bot_leaves_no_half_document(
+    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path, tmp_path: Path
+) -> None:
+    handbook = " ".join(f"Rule {i} says the kettle must boil water." for i in range(3000)).encode()
+    bot = await start(start_bot, embed_model)
+    manager = admin(fake_discord)
+    await bot.service.preload(["embed"])
+    (encoder,) = bot.service.loaded_models("embed")
+    hold = threading.Event()
+    hold.set()
+    entered = threading.Event()
+
+    def slow(module: Any, args: Any) -> None:  # wraps the model, not our code
+        time.sleep(0.02)
+        entered.set()
+        assert hold.wait(20)
+
+    encoder.model.register_forward_pre_hook(slow)
+    inter = await add(fake_discord, manager, "handbook.txt", handbook)
+    assert any(
+        "Indexing handbook.txt" in (w.body.get("content") or "") for w in inter.original.edits
+    )
+    assert "Added" in inter.original.content
+
+    hold.clear()  # the next file's passages wait at the model: stop the bot meanwhile
+    entered.clear()
+    second = await fake_discord.invoke_slash(
+        "docs add", attachments={"file": ("second.txt", handbook)}, user=manager
+    )
+    await asyncio.to_thread(entered.wait, 20)
+    closing = asyncio.create_task(bot.close())
+    await asyncio.sleep(0.3)
+    hold.set()
+    await closing
+    assert second.original is None or "Added" not in (second.original.content or "")
+
+    store = await Store.open(tmp_path / "data")  # what a restarted bot finds
+    names = [d.name for d in await SqliteLibrary(store).documents(str(fake_discord.guild.id))]
+    await store.close()
+    assert names == ["handbook.txt"]
+
+
+async def test_server_rules_apply_and_korean_questions_find_korean_documents(
+    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path
+) -> None:
+    bot = await start(start_bot, embed_model, cooldown_rate=20)
+    manager = admin(fake_discord)
+    await add(fake_discord, manager, "규칙.md", "서버의 규칙은 서로 존중하는 것입니다.".encode())
+    await add(fake_discord, manager, "menu.txt", b"Lunch is served at noon in the hall.")
+    await point_reader_at(bot, "[CLS]")  # nothing is confident: the closest passages show
+    asked = await fake_discord.invoke_slash("ask", {"question": "서버 규칙이 뭐예요?"})
+    (embed,) = (await final_message(asked)).embeds
+    assert embed["title"] == "Not in your documents"
+    assert "규칙.md" in embed["fields"][0]["name"] and "존중" in embed["fields"][0]["value"]
+
+    inter = await fake_discord.invoke_slash(
+        "config command", {"name": "ask", "state": "off"}, user=manager
+    )
+    await inter.wait_for_response()
+    off = await fake_discord.invoke_slash("ask", {"question": "서버 규칙이 뭐예요?"})
+    await off.wait_for_response()
+    assert off.ephemeral and "turned off" in off.original.content
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import torch
 
 from inference import InferenceService, InferenceSettings, InvalidInput
 from inference.cli import main
@@ -244,3 +246,50 @@ def test_cli_docs_add_list_remove_and_ask_keep_collections_apart(
     assert code == 2 and "No document" in err
     code, _, err = cli(capsys, "run", "ask", "password?", "--collection", "B")
     assert code == 2  # removed really removed: B is empty again
+
+
+class Preferring:
+    """A cross-encoder stand-in: logits [0, 5] for pairs holding ``target``'s tokens,
+    [0, -5] for the others."""
+
+    def __init__(self, target: list[int]) -> None:
+        self.target = target
+
+    def __call__(self, input_ids: Any, **_: Any) -> Any:
+        rows = []
+        for ids in input_ids.tolist():
+            hit = any(ids[j : j + len(self.target)] == self.target for j in range(len(ids)))
+            rows.append([0.0, 5.0 if hit else -5.0])
+        return SimpleNamespace(logits=torch.tensor(rows))
+
+
+async def test_the_reranker_decides_which_passages_are_read(
+    settings: InferenceSettings, tiny_models: dict[str, Path]
+) -> None:
+    filler = [
+        {"document": f"f{i}.txt", "text": f"Filler passage {i}.", "score": 1.0} for i in range(3)
+    ]
+    last = {"document": "rules.txt", "text": "The password is swordfish.", "score": 0.1}
+    passages = [*filler, last]  # retrieval put the answer fourth: past the three read
+    question = "What is the password?"
+    async with InferenceService(settings) as service:
+        await service.preload(["ask"])
+        (reader,) = service.loaded_models("ask")
+        target = reader.tokenizer("swordfish", add_special_tokens=False)["input_ids"]
+        reader.model = PointingModel(target)
+        unranked = await service.run("ask", question=question, passages=passages)
+        assert not unranked.answerable
+        assert [s.document for s in unranked.sources] == ["f0.txt", "f1.txt", "f2.txt"]
+
+    reranking = settings.model_copy(update={"rerank_model": str(tiny_models["sentiment"])})
+    async with InferenceService(reranking) as service:
+        await service.preload(["ask"])
+        reader, scorer = sorted(
+            service.loaded_models("ask"), key=lambda m: not hasattr(m.model, "qa_outputs")
+        )
+        reader.model = PointingModel(target)
+        scorer.model = Preferring(
+            scorer.tokenizer("swordfish", add_special_tokens=False)["input_ids"]
+        )
+        ranked = await service.run("ask", question=question, passages=passages)
+    assert (ranked.answer, ranked.sources[0].document) == ("swordfish", "rules.txt")
