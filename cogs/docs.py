@@ -9,8 +9,10 @@ all per server. Leaving a server deletes its documents.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -25,7 +27,9 @@ from bot.render.base import byte_size, clip, escape, plural
 from inference.docs.files import SUFFIXES, check_name
 from inference.docs.library import add_document, open_library, retrieve
 from inference.tasks.qa import MAX_QUESTION_CHARS
-from store.documents import DocumentLibrary
+from store.documents import Document, DocumentLibrary
+
+log = logging.getLogger(__name__)
 
 #: Progress edits while indexing are at least this far apart.
 PROGRESS_EVERY_S = 1.0
@@ -44,7 +48,7 @@ class Docs(PipelineCog, name="Docs"):
         super().__init__(bot)
         # No "Add to server docs" message menu: Discord allows 5 message menus, all taken.
         self.library: DocumentLibrary | None = None
-        self._close = None
+        self._close: Callable[[], Awaitable[None]] | None = None
         #: One add or remove at a time per server, so that quotas hold.
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -62,7 +66,7 @@ class Docs(PipelineCog, name="Docs"):
         assert self.library is not None, "opened in cog_load"
         return self.library
 
-    # -- /docs add and the message menu --------------------------------------------------
+    # -- /docs add -----------------------------------------------------------------------
 
     @docs.command(name="add")
     @app_commands.describe(file=f"A {' '.join(SUFFIXES)} file to add (same name: replaced)")
@@ -70,54 +74,54 @@ class Docs(PipelineCog, name="Docs"):
     async def add(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         """Add a document (.txt, .md, .pdf, .html) that /ask can answer from."""
         self._check_manager(interaction)
-        await self._add(interaction, file, link=None)
-
-    async def _add(
-        self, interaction: discord.Interaction, file: discord.Attachment, link: str | None
-    ) -> None:
+        assert interaction.guild_id is not None
+        collection = str(interaction.guild_id)
         name = check_name(file.filename)
         limit = int(self.bot.settings.docs_max_mb * 1024 * 1024)
         if file.size > limit:
             raise UserError(f"{name} is {byte_size(file.size)}; the limit is {byte_size(limit)}.")
-        await self._defer(interaction)
-        data = await file.read()
-        await self._index(interaction, name, data, link)
-
-    async def _index(
-        self, interaction: discord.Interaction, name: str, data: bytes, link: str | None
-    ) -> None:
-        assert interaction.guild_id is not None
-        await self._defer(interaction)
-        if link is None:  # a file given to /docs add: link to the reply that announces it
-            link = (await interaction.original_response()).jump_url
-        last = 0.0
-
-        async def progress(done: int, total: int) -> None:
-            nonlocal last
-            if time.monotonic() - last >= PROGRESS_EVERY_S and done < total:
-                last = time.monotonic()
-                await interaction.edit_original_response(
-                    content=f"📚 Indexing {escape(name)}: {done}/{total} passages…"
-                )
-
-        async with self._locks[interaction.guild_id]:
-            self._check_quota(await self.lib.documents(str(interaction.guild_id)), name, len(data))
+        await interaction.response.defer(thinking=True)
+        # the reply that announces the document is what /ask links to
+        link = (await interaction.original_response()).jump_url
+        async with self._locks[interaction.guild_id]:  # quotas hold against concurrent adds
+            self._check_quota(await self.lib.documents(collection), name, file.size)
+            data = await file.read()
             document = await add_document(
                 self.bot.service,
                 self.lib,
-                str(interaction.guild_id),
+                collection,
                 name,
                 data,
                 user=interaction.user.id,
                 meta={"link": link, "added_by": str(interaction.user.id)},
-                progress=progress,
+                progress=self._progress(interaction, name),
             )
         await interaction.edit_original_response(
             content=f"📚 Added **{escape(document.name)}** ({plural(document.chunks, 'passage')},"
             f" {byte_size(document.bytes)}). Ask about it with /ask."
         )
 
-    def _check_quota(self, documents: list, name: str, size: int) -> None:
+    def _progress(
+        self, interaction: discord.Interaction, name: str
+    ) -> Callable[[int, int], Awaitable[None]]:
+        """Show "Indexing NAME: done/total passages", at most every PROGRESS_EVERY_S."""
+        last = 0.0
+
+        async def show(done: int, total: int) -> None:
+            nonlocal last
+            if time.monotonic() - last < PROGRESS_EVERY_S or done >= total:
+                return
+            last = time.monotonic()
+            try:
+                await interaction.edit_original_response(
+                    content=f"📚 Indexing {escape(name)}: {done}/{total} passages…"
+                )
+            except discord.HTTPException as exc:  # progress is a courtesy: indexing goes on
+                log.info("progress edit failed: %s", exc)
+
+        return show
+
+    def _check_quota(self, documents: list[Document], name: str, size: int) -> None:
         others = [d for d in documents if d.name != name]  # a document of the same name goes
         settings = self.bot.settings
         if len(others) >= settings.docs_max_docs:
