@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from store import Store, StoreError
 
-from .client import PipelineBot
+from .client import PipelineBot, create_bot
 from .settings import BotSettings
 
 log = logging.getLogger("bot")
@@ -38,7 +38,8 @@ def main() -> int:
         settings = BotSettings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"error: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        where = f" {first['loc'][0]}" if first["loc"] else ""
+        print(f"error: bad setting{where}: {first['msg']}", file=sys.stderr)
         return 2
     if settings.discord_token is None:
         print(f"error: {NO_TOKEN}", file=sys.stderr)
@@ -63,7 +64,7 @@ def main() -> int:
 
 async def _serve(settings: BotSettings) -> None:
     # the store first: a database that cannot be used stops the bot before it logs in
-    bot = PipelineBot(settings, store=await Store.open(settings.data_dir))
+    bot = create_bot(settings, store=await Store.open(settings.data_dir))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers

@@ -1,4 +1,5 @@
-"""The bot itself: a ``commands.Bot`` that owns the inference service."""
+"""The bot itself: a ``commands.Bot`` that owns the inference backend (the service in
+this process, or the client of an inference server when INFERENCE_URL is set)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from inference import InferenceService
+from inference import Backend, InferenceService
+from inference.client import RemoteService
 from store import Store
 
 from .checks import Cooldowns
@@ -47,8 +49,16 @@ class PipelineTree(app_commands.CommandTree):
         await report_error(interaction, error)
 
 
+def create_backend(settings: BotSettings) -> Backend:
+    """The inference server at INFERENCE_URL when set, else the service in this process.
+    Cogs see the same ``Backend`` either way."""
+    if settings.inference_url:
+        return RemoteService(settings.inference_url, settings)
+    return InferenceService(settings)
+
+
 class PipelineBot(commands.Bot):
-    """Slash commands in front of an ``InferenceService``.
+    """Slash commands in front of an inference ``Backend``.
 
     The store and the service start in ``setup_hook`` (before the gateway connects),
     then the jobs the last run left unfinished are resumed. ``close`` marks waiting jobs
@@ -59,12 +69,12 @@ class PipelineBot(commands.Bot):
         self,
         settings: BotSettings | None = None,
         *,
-        service: InferenceService | None = None,
+        service: Backend | None = None,
         store: Store | None = None,
         **options: object,
     ) -> None:
         self.settings = settings or BotSettings()
-        self.service = service or InferenceService(self.settings)
+        self.service: Backend = service or create_backend(self.settings)
         #: Opened in setup_hook unless given (``python -m bot`` opens it before logging in).
         self.store = store
         self.journal = JobJournal(self)
@@ -112,8 +122,13 @@ class PipelineBot(commands.Bot):
 
     async def on_ready(self) -> None:
         assert self.user is not None
+        where = self.service.where if isinstance(self.service, RemoteService) else "this process"
         log.info(
-            "logged in as %s (%s) on %s", self.user, self.user.id, self.service.placement.describe()
+            "logged in as %s (%s); models run in %s on %s",
+            self.user,
+            self.user.id,
+            where,
+            self.service.status().device,
         )
 
     async def close(self) -> None:
@@ -127,3 +142,17 @@ class PipelineBot(commands.Bot):
         await super().close()
         if self.store is not None:
             await self.store.close()
+
+
+class ShardedPipelineBot(PipelineBot, commands.AutoShardedBot):
+    """The bot with several shards in one process (SHARD_COUNT, SHARD_IDS)."""
+
+
+def create_bot(settings: BotSettings, **options: object) -> PipelineBot:
+    """The bot that SHARD_COUNT asks for: unsharded, or sharded ("auto" lets Discord say
+    how many shards; SHARD_IDS picks this process's share)."""
+    if settings.shard_count is None:
+        return PipelineBot(settings, **options)
+    count = None if settings.shard_count == "auto" else settings.shard_count
+    ids = settings.shard_id_list() or None
+    return ShardedPipelineBot(settings, shard_count=count, shard_ids=ids, **options)

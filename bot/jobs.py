@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from inference import InferenceError, Job, Result
+from inference import InferenceError, JobHandle, Result
 
 from .delivery import TOKEN_SAFE_AGE, Delivery, InteractionDelivery, send_reply, send_to_channel
 from .errors import Interrupted
@@ -69,7 +69,7 @@ async def run_job(
     what: str = "request",
     ephemeral: bool = False,
     waiting_view: discord.ui.View | None = None,
-    on_submit: Callable[[Job], Any] | None = None,
+    on_submit: Callable[[JobHandle], Any] | None = None,
     render_args: dict[str, Any] | None = None,
     **inputs: Any,
 ) -> Result:
@@ -113,7 +113,7 @@ async def run_job(
 
 async def follow_job(
     bot: PipelineBot,
-    job: Job,
+    job: JobHandle,
     entry: JournalEntry,
     delivery: Delivery,
     *,
@@ -164,7 +164,7 @@ async def follow_job(
 
 async def show_progress(
     delivery: Delivery,
-    job: Job,
+    job: JobHandle,
     what: str,
     view: discord.ui.View | None = None,
     *,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from inference import Busy, Job
+from inference import Busy, JobHandle
 from store import Journal, JournalEntry, Store
 from store.journal import DONE, DROPPED, FAILED, QUEUED
 
@@ -205,7 +205,7 @@ class JobJournal:
         except Exception as exc:
             await self._tell(delivery, error_message(exc, what, reply_to.user_id))
 
-    async def _submit(self, entry: JournalEntry, reply_to: ReplyTo) -> Job:
+    async def _submit(self, entry: JournalEntry, reply_to: ReplyTo) -> JobHandle:
         """Submit a resumed job, waiting for room while the queue is full (many jobs may
         come back at once; they were accepted, so they wait rather than fail)."""
         while True:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from inference import InferenceSettings
 
@@ -41,3 +41,39 @@ class BotSettings(InferenceSettings):
     #: Documents one server may keep, and their total size in MB.
     docs_max_docs: int = Field(default=50, ge=1)
     docs_max_mb: float = Field(default=20.0, gt=0)
+
+    # -- where the models run, and sharding (see README "Deployment") ------------------
+    #: An inference server (``python -m inference serve``) to run every command on, such
+    #: as http://gpu-box:8765; empty: the models run inside the bot. The server's key
+    #: is INFERENCE_API_KEY (never logged).
+    inference_url: str | None = None
+    #: Shards: empty for none, "auto" for Discord's recommended count, or a number.
+    shard_count: int | Literal["auto"] | None = None
+    #: The shards this process runs (comma-separated, such as 0,1), when SHARD_COUNT is a
+    #: number and several processes share the shards; empty: all of them.
+    shard_ids: str = ""
+
+    @field_validator("inference_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.strip() if url else None
+
+    @model_validator(mode="after")
+    def _shards(self) -> BotSettings:
+        ids = self.shard_id_list()  # raises for words
+        if ids and not isinstance(self.shard_count, int):
+            raise ValueError("SHARD_IDS needs SHARD_COUNT to be a number")
+        if isinstance(self.shard_count, int) and (
+            self.shard_count < 1 or any(not 0 <= i < self.shard_count for i in ids)
+        ):
+            raise ValueError("SHARD_IDS must lie in 0 .. SHARD_COUNT-1, and SHARD_COUNT >= 1")
+        return self
+
+    def shard_id_list(self) -> list[int]:
+        """SHARD_IDS as numbers (empty: every shard)."""
+        try:
+            return [int(part) for part in self.shard_ids.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("SHARD_IDS must be comma-separated numbers, such as 0,1") from None

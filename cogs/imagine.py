@@ -21,7 +21,14 @@ from bot.jobs import renderer, run_job
 from bot.render import Reply
 from bot.render.imagine import render_image, request_from_embed, size_choices
 from inference import Result
-from inference.tasks.imagine import MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, MIN_SIDE, MIN_STEPS
+from inference.tasks.imagine import (
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_STEPS,
+    MIN_SIDE,
+    MIN_STEPS,
+    ImagineResult,
+)
 
 PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
 STEPS = app_commands.Range[int, MIN_STEPS, MAX_STEPS]
@@ -29,6 +36,9 @@ SEED = app_commands.Range[int, 0, MAX_SEED]
 SIZE = app_commands.Range[str, 1, 16]
 
 #: Why a model without a safety checker makes no image here, by IMAGINE_NSFW_POLICY.
+#: What ``Imagine.policy`` says when unchecked images may be made in a channel.
+UNCHECKED_ALLOWED = "allowed"
+#: Why an unchecked image is refused, by the policy that forbids it.
 UNCHECKED = {
     "age-restricted": "The image model here has no safety filter, so it only draws in "
     "age-restricted channels.",
@@ -83,6 +93,9 @@ class Imagine(PipelineCog):
             what="image",
             waiting_view=waiting,
             on_submit=lambda job: waiting.add_item(CancelButton(job.id)),
+            # An inference server's checker is known only from its results: the renderer
+            # withholds an unchecked image where this channel's policy forbids one.
+            render_args={"policy": self.policy(interaction)},
             **inputs,
         )
 
@@ -90,10 +103,8 @@ class Imagine(PipelineCog):
         """Refuse, per IMAGINE_NSFW_POLICY, when the model has no active safety checker and
         the channel is not age-restricted. Whether it has one is known once it is loaded:
         the first request loads it (after deferring, as that can take a while)."""
-        policy = self.bot.server_config.image_policy(interaction.guild_id)
-        if policy == "anywhere" or (
-            policy == "age-restricted" and age_restricted(interaction.channel)
-        ):
+        policy = self.policy(interaction)
+        if policy == UNCHECKED_ALLOWED:
             return
         task = self.bot.service.task("imagine")
         checked = task.safety_checker_active()
@@ -104,6 +115,17 @@ class Imagine(PipelineCog):
             checked = task.safety_checker_active()
         if checked is False:
             raise UserError(UNCHECKED[policy])
+
+    def policy(self, interaction: discord.Interaction) -> str:
+        """The server's image policy (``/config``, within IMAGINE_NSFW_POLICY) as it
+        applies in this channel: UNCHECKED_ALLOWED when unchecked images may be made
+        here, else the policy that forbids them."""
+        policy = self.bot.server_config.image_policy(interaction.guild_id)
+        if policy == "anywhere" or (
+            policy == "age-restricted" and age_restricted(interaction.channel)
+        ):
+            return UNCHECKED_ALLOWED
+        return policy
 
     async def regenerate(self, interaction: discord.Interaction) -> None:
         """The request of the image the button sits on again, with a new seed."""
@@ -172,8 +194,14 @@ Imagine.buttons = (CancelButton, RegenerateButton)
 
 @renderer("imagine")
 async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
+    """The image with a Regenerate button; an unchecked image is withheld where the
+    channel's policy forbids one (a remote model's checker is known only from results)."""
+    assert isinstance(result, ImagineResult)
+    policy = args.get("policy", UNCHECKED_ALLOWED)
+    if not result.safety_checker and policy != UNCHECKED_ALLOWED:
+        raise UserError(UNCHECKED[policy])
     view = discord.ui.View(timeout=None).add_item(RegenerateButton())
-    return await render_image(result, max_bytes=max_bytes, view=view)  # type: ignore[arg-type]
+    return await render_image(result, max_bytes=max_bytes, view=view)
 
 
 def age_restricted(channel: object) -> bool:

@@ -5,6 +5,7 @@
     python -m inference tasks
     python -m inference docs add|list|remove --collection NAME ...   (see inference/docs/cli.py)
     python -m inference run ask "QUESTION" --collection NAME
+    python -m inference serve [--host 127.0.0.1] [--port 8765]
 
 Options after the task are the slash command's options (``--context``, ``--target``,
 ``--labels``...); a flag without a value means "yes". Exit status: 0 on success, 2 with
@@ -50,7 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("tasks", help="list the tasks and their models")
     docs_cli.add_parser(commands)
 
+    from .server import runner as server_runner  # the HTTP server (inference/server/)
+
+    server_runner.add_arguments(commands.add_parser("serve", help="serve the HTTP API"))
+
     args, extra = parser.parse_known_args(argv)
+    if args.command == "serve":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            return server_runner.main(args, InferenceSettings())
+        except (ValidationError, SettingsError) as exc:
+            print(f"error: {_settings_error(exc)}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "tasks":
         try:
             settings = InferenceSettings()

@@ -59,3 +59,33 @@ class JobTimeout(InferenceError):
 
 class JobCancelled(InferenceError):
     """The job was cancelled before it finished."""
+
+
+def short_reason(exc: BaseException) -> str:
+    """One line from a library's (often very long) error message, for a load that failed."""
+    text = str(exc).strip() or type(exc).__name__
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    if "offline" in text.lower() or "couldn't connect" in text.lower():
+        first = "not found locally and the Hugging Face Hub cannot be reached"
+    elif "is not a local folder and is not a valid model identifier" in text:
+        first = "no such model on the Hugging Face Hub"
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+# -- errors of remote backends (the HTTP client of ``python -m inference serve``) --------
+
+
+class Unreachable(InferenceError):
+    """The inference server could not be reached, or went away while a job ran. Trying
+    again later may work: the next request opens a fresh connection."""
+
+
+class InternalError(RuntimeError):
+    """The inference server failed in a way it does not explain to users (a bug: its log
+    has the details), refused this client (a wrong key), or answered something this
+    client cannot read. Deliberately not an ``InferenceError``: like any unexpected
+    error in this process, it is logged and the user gets an apology."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -27,10 +27,12 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import metrics
 from .errors import Busy, InferenceError, JobCancelled, JobTimeout
 from .jobs import JobState, JobUpdate
 from .results import Result
 from .scheduling import Ticket
+from .settings import InferenceSettings, TaskLimits
 from .tasks.base import Task
 
 if TYPE_CHECKING:
@@ -48,6 +50,21 @@ class Limits:
     timeout_s: float
     #: Seconds a job may wait in the queue (and for its model) before it starts.
     queue_timeout_s: float
+
+    @classmethod
+    def for_task(
+        cls, task: type[Task[Any, Any]], settings: InferenceSettings, override: TaskLimits | None
+    ) -> Limits:
+        """The limits of ``task``: TASK_LIMITS' override, else the global setting, within
+        what the task allows (its own batch cap and time limit)."""
+        o, s = override or TaskLimits(), settings
+        return cls(
+            max_batch_size=min(o.max_batch_size or s.max_batch_size, task.max_batch_size),
+            max_wait_ms=s.max_wait_ms if o.max_wait_ms is None else o.max_wait_ms,
+            max_queue=o.max_queue or s.max_queue,
+            timeout_s=o.timeout_s or task.timeout_s or s.job_timeout_s,
+            queue_timeout_s=o.queue_timeout_s or s.queue_timeout_s,
+        )
 
 
 class Job:
@@ -247,8 +264,13 @@ class Lane:
         return sorted(self.queue, key=lambda job: (job.tag, job.seq))
 
     def position_of(self, job: Job) -> int | None:
+        """How many jobs go before ``job``: those of batches already waiting for the
+        device, then the queue in fair order."""
+        waiting = [j for j in self.active if j.state is JobState.QUEUED]
+        if job in waiting:
+            return waiting.index(job)
         try:
-            return self.fair_order().index(job)
+            return len(waiting) + self.fair_order().index(job)
         except ValueError:
             return None
 
@@ -281,7 +303,7 @@ class Lane:
         return max(1.0, batches_ahead * self.seconds_per_cost)
 
     def _notify_queued(self) -> None:
-        for job in self.queue:
+        for job in (*self.queue, *self.active):
             job._notify()
 
     # -- dispatch -------------------------------------------------------------------
@@ -355,7 +377,6 @@ class Lane:
         for job in batch:
             self.queue.remove(job)
             self.active.append(job)
-            job._set_state(JobState.LOADING)
         self.service.clock.advance(min(job.tag for job in batch))
         self._notify_queued()
         return batch
@@ -365,12 +386,17 @@ class Lane:
         run it on the device, and hand each job its outcome."""
         keys = [(self.task.name, m) for m in self._models(batch[0])]
         acquired = False
+        if not ready:
+            for job in batch:
+                job._set_state(JobState.LOADING)
         try:
             models = await self.service._acquire_models(self.task, keys)
             acquired = True
             if not ready:  # loaded now: it waits for the device like any ready batch
                 self._ready_batches += 1
                 ready = True
+                for job in batch:
+                    job._set_state(JobState.QUEUED)
             await self._run_on_device(batch, {model_id: m for (_, model_id), m in models.items()})
         except Exception as exc:  # a model that cannot load, or a bug: never kill the lane
             if not isinstance(exc, InferenceError):
@@ -384,6 +410,7 @@ class Lane:
                 self.active.remove(job)
                 job._release()
             self._ready_batches -= ready
+            self._notify_queued()
             self._wakeup.set()
 
     async def _run_on_device(self, batch: list[Job], models: Mapping[str, Any]) -> None:
@@ -391,6 +418,7 @@ class Lane:
         if not batch:
             return
         ticket = Ticket(min(job.tag for job in batch), long=self.task.long_running)
+        metrics.batch_ran(self.task.name, len(batch))
         outcomes = await self.service._in_thread(self._run_isolated, models, batch, ticket)
         seconds = ticket.used_s
         cost = sum(self.task.cost(job.request) for job in batch)
@@ -406,8 +434,8 @@ class Lane:
     def _run_isolated(
         self, models: Mapping[str, Any], batch: list[Job], ticket: Ticket
     ) -> list[Any]:
-        """Hold the device and run the batch; when it raises as a whole, run its requests
-        one by one so that one bad request fails alone. Runs in a worker thread."""
+        """Hold the device and run the batch (one by one when it fails as a whole).
+        Runs in a worker thread."""
         loop = self.service._loop
         assert loop is not None
         gate = self.service.gate
@@ -415,29 +443,12 @@ class Lane:
         try:
             with contextlib.suppress(RuntimeError):  # the loop closed under us
                 loop.call_soon_threadsafe(_mark_running, batch)
-            try:
-                requests = [job.request for job in batch]
-                return self.task.run_batch(models, requests, BatchRun(self, batch, ticket, loop))
-            except Exception as exc:
-                if len(batch) == 1:
-                    return [exc]
-                log.warning(
-                    "batch of %d %s requests failed; retrying one by one",
-                    len(batch),
-                    self.task.name,
-                    exc_info=True,
-                )
-            outcomes: list[Any] = []
-            for job in batch:
-                if job.done:  # cancelled or timed out meanwhile: no need to run it again
-                    outcomes.append(JobCancelled("The request was cancelled."))
-                    continue
-                try:
-                    run = BatchRun(self, [job], ticket, loop)
-                    outcomes += self.task.run_batch(models, [job.request], run)
-                except Exception as exc:
-                    outcomes.append(exc)
-            return outcomes
+            return self.task.run_isolated(
+                models,
+                [job.request for job in batch],
+                lambda indices: BatchRun(self, [batch[i] for i in indices], ticket, loop),
+                lambda index: batch[index].done,
+            )
         finally:
             gate.release(ticket)
 
@@ -458,3 +469,5 @@ class Lane:
 def _mark_running(batch: Sequence[Job]) -> None:
     for job in batch:
         job._start_running()
+    if batch:
+        batch[0]._lane._notify_queued()  # the jobs behind them moved up

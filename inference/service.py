@@ -23,8 +23,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from . import metrics
 from .device import Placement, resolve_placement
-from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask
+from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask, short_reason
 from .jobs import JobState, ServiceStatus
 from .lanes import Job, Lane, Limits
 from .memory import ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
@@ -78,6 +79,8 @@ class InferenceService:
         self.models = ModelCache(
             resolve_budget(self.settings.model_memory_mb, self.placement), self.placement
         )
+        self.models.on_load = lambda key, _size: metrics.model_loaded(key[0])
+        self.models.on_unload = lambda key, _size: metrics.model_unloaded(key[0])
         self.clock = FairClock()
         self.gate = DeviceGate()
         self._executor: ThreadPoolExecutor | None = None
@@ -219,19 +222,9 @@ class InferenceService:
             cls = TASKS[name]
             model = self._models_override.get(name) or self.settings.model_for(name)
             task = cls(model, self.placement, self.settings)
-            lane = self._lanes[name] = Lane(self, task, self._limits_for(cls))
+            limits = Limits.for_task(cls, self.settings, self._limits_override.get(name))
+            lane = self._lanes[name] = Lane(self, task, limits)
         return lane
-
-    def _limits_for(self, cls: type[Task[Any, Any]]) -> Limits:
-        override = self._limits_override.get(cls.name, TaskLimits())
-        s = self.settings
-        return Limits(
-            max_batch_size=min(override.max_batch_size or s.max_batch_size, cls.max_batch_size),
-            max_wait_ms=s.max_wait_ms if override.max_wait_ms is None else override.max_wait_ms,
-            max_queue=override.max_queue or s.max_queue,
-            timeout_s=override.timeout_s or cls.timeout_s or s.job_timeout_s,
-            queue_timeout_s=override.queue_timeout_s or s.queue_timeout_s,
-        )
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         assert self._loop is not None
@@ -288,7 +281,7 @@ class InferenceService:
             self._failed[key] = (time.monotonic(), exc)
             raise
         except Exception as exc:
-            error = ModelUnavailable(task.name, model_id, _short_reason(exc))
+            error = ModelUnavailable(task.name, model_id, short_reason(exc))
             log.warning("loading %s model %s failed: %s", task.name, model_id, error.reason)
             log.debug("loading %s model %s failed", task.name, model_id, exc_info=True)
             self._failed[key] = (time.monotonic(), error)
@@ -319,17 +312,6 @@ def _load_and_measure(task: Task[Any, Any], model_id: str) -> tuple[Any, int]:
 def _default_models(task: Task[Any, Any]) -> tuple[str, ...]:
     default = getattr(task, "default_models", None)
     return tuple(default()) if callable(default) else (task.model,)
-
-
-def _short_reason(exc: BaseException) -> str:
-    """One line from a library's (often very long) error message."""
-    text = str(exc).strip() or type(exc).__name__
-    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
-    if "offline" in text.lower() or "couldn't connect" in text.lower():
-        first = "not found locally and the Hugging Face Hub cannot be reached"
-    elif "is not a local folder and is not a valid model identifier" in text:
-        first = "no such model on the Hugging Face Hub"
-    return first if len(first) <= 200 else first[:197] + "..."
 
 
 __all__ = ["InferenceError", "InferenceService", "Job", "JobState", "ServiceStatus"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .languages import language_map
@@ -23,6 +23,29 @@ class TaskLimits(BaseModel):
     max_queue: int | None = Field(default=None, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
     queue_timeout_s: float | None = Field(default=None, gt=0)
+
+
+class RayDeployment(BaseModel):
+    """How ``serve --ray`` deploys one task (RAY_DEPLOYMENTS); unset fields take the
+    "default" entry's value, then the built-in default (see ``inference/rayserve``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Fixed replica count; ignored when ``autoscaling`` is given.
+    num_replicas: int | None = Field(default=None, ge=1)
+    #: Ray Serve's autoscaling_config, such as {"min_replicas": 1, "max_replicas": 4}.
+    autoscaling: dict[str, Any] | None = None
+    num_cpus: float | None = Field(default=None, ge=0)
+    #: GPUs per replica; fractions share one GPU (0.5: two replicas per GPU).
+    num_gpus: float | None = Field(default=None, ge=0)
+    #: torch intra-op threads per replica (default: its CPUs, at least one).
+    torch_threads: int | None = Field(default=None, ge=1)
+    #: Requests one replica holds at once (its batch being gathered and the one running).
+    max_ongoing_requests: int | None = Field(default=None, ge=1)
+    #: Requests waiting for a replica; past it a request is refused as busy (HTTP 429).
+    max_queued_requests: int | None = Field(default=None, ge=1)
+    #: Models one replica keeps loaded (translation pairs: one model each); LRU unloads.
+    max_models_per_replica: int | None = Field(default=None, ge=1)
 
 
 class InferenceSettings(BaseSettings):
@@ -59,6 +82,13 @@ class InferenceSettings(BaseSettings):
     #: first, to make room.
     model_memory_mb: str = "auto"
     task_limits: dict[str, TaskLimits] = Field(default_factory=dict)
+
+    # -- the HTTP server (python -m inference serve) and its clients --------------------
+    #: The key clients must send as ``Authorization: Bearer ...``; the server refuses to
+    #: listen on anything but loopback without one. Never logged.
+    inference_api_key: SecretStr | None = None
+    #: The largest request body the server reads, in MB (413 past it).
+    server_max_body_mb: float = Field(default=1.0, gt=0, le=1024)
 
     # -- settings of single tasks ------------------------------------------------------
     # (each task's own section, in the order of the command table)
@@ -145,6 +175,11 @@ class InferenceSettings(BaseSettings):
     #: read alone sounds the same every time; negative: fresh noise each time.
     speak_seed: int = 0
 
+    # -- Ray Serve (python -m inference serve --ray) ---------------------------------
+    #: Per-task deployment options, JSON: task (or "default") -> RayDeployment fields,
+    #: {"default": {"num_cpus": 1}, "imagine": {"num_gpus": 1}, "translate": {"num_replicas": 2}}.
+    ray_deployments: dict[str, RayDeployment] = Field(default_factory=dict)
+
     @field_validator("sentiment_models", mode="before")
     @classmethod
     def _language_map(cls, value: Any) -> dict[str, str]:
@@ -176,3 +211,7 @@ class InferenceSettings(BaseSettings):
 
     def token(self) -> str | None:
         return self.hf_token.get_secret_value() if self.hf_token else None
+
+    def api_key(self) -> str | None:
+        """INFERENCE_API_KEY, or None when unset."""
+        return self.inference_api_key.get_secret_value() if self.inference_api_key else None

@@ -9,7 +9,6 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
 import discord
@@ -18,7 +17,7 @@ from discord import app_commands
 from inference import InvalidInput
 from inference.jobs import JobState, JobUpdate
 from inference.results import Result
-from inference.tasks.base import clean_text, looks_like_path
+from inference.tasks.base import clean_text
 
 # Discord's limits (developer docs, "Message" and "Embed limits").
 MESSAGE_CHARS = 2000
@@ -109,12 +108,6 @@ def duration(seconds: float) -> str:
     days, hours = divmod(hours, 24)
     parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
     return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
-
-
-def model_name(model_id: str) -> str:
-    """How a model is named to users: its Hub id, or a local directory's last part (the
-    server's paths are nobody's business)."""
-    return PurePath(model_id).name if looks_like_path(model_id) else model_id
 
 
 def clip(text: str, limit: int, ellipsis: str = "…") -> str:

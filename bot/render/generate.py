@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import discord
 
+from inference.naming import display_name
 from inference.tasks.base import printable
 from inference.tasks.generate import GenerateResult
 
@@ -29,7 +30,6 @@ from .base import (
     NEUTRAL,
     Message,
     Reply,
-    model_name,
     render,
     split_text,
 )
@@ -104,7 +104,7 @@ def footer_line(result: GenerateResult, max_tokens: int) -> str:
     parts.append(_FINISH.get(result.finish_reason, result.finish_reason))
     if result.truncated:
         parts.append("the model read only the end of the text")
-    parts.append(model_name(result.model))
+    parts.append(display_name(result.model))
     return " · ".join(parts)
 
 

@@ -18,6 +18,7 @@ from discord import app_commands
 from PIL import Image
 
 from inference.images import fit_png
+from inference.naming import display_name
 from inference.tasks.imagine import ImagineResult
 
 from ..errors import UserError
@@ -70,7 +71,7 @@ def _(
     if result.negative_prompt:
         embed.add_field(name=NEGATIVE, value=escape_prompt(result.negative_prompt), inline=False)
     embed.set_image(url=f"attachment://{result.filename}")
-    notes = [result.model, f"guidance {result.guidance:g}"]
+    notes = [display_name(result.model), f"guidance {result.guidance:g}"]
     width, height = png_size(png)
     if (width, height) != (result.width, result.height):
         notes.append(f"scaled down to {width}x{height} to fit the upload limit")

@@ -6,6 +6,7 @@ import re
 
 import discord
 
+from inference.naming import display_name
 from inference.tasks.qa import QaResult
 from inference.tasks.summarize import SummarizeResult
 
@@ -18,7 +19,6 @@ from .base import (
     bar,
     clip,
     escape,
-    model_name,
     percent,
     plural,
     quote,
@@ -96,7 +96,7 @@ def _(result: SummarizeResult, source: str = "") -> Reply:
         f"From {source}" if source else "",
         f"{plural(result.chunks, 'chunk')}, {plural(result.rounds, 'round')}",
         f"{result.input_tokens:,} → {result.output_tokens:,} tokens",
-        model_name(result.model) if result.model else "",
+        display_name(result.model) if result.model else "",
     ]
     summary = result.summary.strip()
     if not summary:

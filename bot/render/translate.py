@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 
 from inference.languages import LANGUAGES, language_name, suggest_languages
+from inference.naming import display_name
 from inference.tasks.translate import TranslateResult
 
 from .base import (
@@ -27,7 +28,6 @@ from .base import (
     Reply,
     choices,
     clip,
-    model_name,
     render,
     split_text,
 )
@@ -69,7 +69,7 @@ def _(
             value=clip(value.strip(), per_field) or "—",
             inline=False,
         )
-    models = ", ".join(dict.fromkeys(model_name(stage.model) for stage in result.stages))
+    models = ", ".join(dict.fromkeys(display_name(stage.model) for stage in result.stages))
     embed.set_footer(text=clip(" · ".join(filter(None, [note, models])), 1000))
 
     final = result.text.strip() or "*(The model gave back no text.)*"

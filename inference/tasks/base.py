@@ -15,10 +15,11 @@ Requests whose ``batch_key`` is equal may share a batch.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -27,9 +28,11 @@ import torch
 from transformers import AutoConfig, AutoTokenizer
 
 from ..device import Placement
-from ..errors import InferenceError, InvalidInput, ModelUnavailable
+from ..errors import InferenceError, InvalidInput, JobCancelled, ModelUnavailable
 from ..results import Result
 from ..settings import InferenceSettings
+
+log = logging.getLogger(__name__)
 
 RequestT = TypeVar("RequestT")
 ResultT = TypeVar("ResultT", bound=Result)
@@ -131,6 +134,43 @@ class Task(ABC, Generic[RequestT, ResultT]):
         self, models: Mapping[str, Any], requests: Sequence[RequestT], ctx: BatchContext
     ) -> list[ResultT | InferenceError]:
         """Run a batch (blocking); one result or one error per request, in order."""
+
+    def run_isolated(
+        self,
+        models: Mapping[str, Any],
+        requests: Sequence[RequestT],
+        context: Callable[[Sequence[int]], BatchContext],
+        cancelled: Callable[[int], bool],
+    ) -> list[ResultT | BaseException]:
+        """``run_batch``, but when the batch raises as a whole its requests run again one
+        by one, so that one bad request fails alone (cancelled ones are not run again).
+        ``context(indices)`` gives the BatchContext of those requests of the batch.
+        Blocking: runs in a worker thread, wherever batches run (a lane, a Ray replica)."""
+        try:
+            return list(self.run_batch(models, requests, context(range(len(requests)))))
+        except Exception as exc:
+            if len(requests) == 1:
+                return [exc]
+            log.warning(
+                "batch of %d %s requests failed; retrying one by one",
+                len(requests),
+                self.name,
+                exc_info=True,
+            )
+        outcomes: list[ResultT | BaseException] = []
+        for index, request in enumerate(requests):
+            if cancelled(index):
+                outcomes.append(JobCancelled("The request was cancelled."))
+                continue
+            try:
+                outcomes += self.run_batch(models, [request], context([index]))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def note_result(self, result: ResultT) -> None:
+        """Take note of a result this task object did not make (an inference server ran
+        it), for what the task reports without a model of its own. Default: nothing."""
 
     # -- shared loading helpers ----------------------------------------------------
 

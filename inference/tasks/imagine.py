@@ -252,6 +252,11 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         None until it has been loaded."""
         return self._safety.get(model_id or self.model)
 
+    def note_result(self, result: ImagineResult) -> None:
+        # a task object without a model (the bot of an inference server) learns here
+        # whether the server's model has a safety checker
+        self._safety[self.model] = result.safety_checker
+
     # -- model --------------------------------------------------------------------
 
     def load(self, model_id: str) -> ImagePipeline:

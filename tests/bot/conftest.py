@@ -1,9 +1,15 @@
-"""The real bot, with tiny models, connected to the fake Discord."""
+"""The real bot, with tiny models, connected to the fake Discord.
+
+Every test that starts a bot runs twice: with the models in the bot's process
+("in-process"), and with them behind a real inference server on 127.0.0.1 that the bot
+reaches through INFERENCE_URL ("remote")."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,10 +17,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.client import PipelineBot
+from bot.client import PipelineBot, create_bot
 from bot.settings import BotSettings
 from inference import InferenceService
 from tests.fakediscord import FakeDiscord
+from tests.remote import running_server
 
 BotFactory = Callable[..., Awaitable[PipelineBot]]
 
@@ -41,29 +48,57 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, Any]:
     return settings
 
 
+#: The service that runs the models of each bot: its own, or its inference server's.
+_ENGINES: weakref.WeakKeyDictionary[PipelineBot, InferenceService] = weakref.WeakKeyDictionary()
+
+
+def engine(bot: PipelineBot) -> InferenceService:
+    """The in-process service that runs ``bot``'s models, wherever it lives (for tests
+    that reach into the models)."""
+    return _ENGINES[bot]
+
+
+@pytest.fixture(params=["in-process", "remote"])
+def inference_mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest_asyncio.fixture
 async def start_bot(
-    fake_discord: FakeDiscord, tiny_models: dict[str, Path], tmp_path: Path
+    fake_discord: FakeDiscord,
+    tiny_models: dict[str, Path],
+    inference_mode: str,
+    tmp_path: Path,
 ) -> AsyncIterator[BotFactory]:
     """``await start_bot(**settings)`` starts a PipelineBot against the fake Discord;
     commands are synced to the fake guild, as with DEV_GUILD_ID. Its store is a fresh
-    SQLite file under the test's ``tmp_path`` (bots started again share it)."""
+    SQLite file under the test's ``tmp_path`` (bots started again share it). In "remote"
+    mode the settings also start an inference server, and the bot gets its INFERENCE_URL."""
+    async with contextlib.AsyncExitStack() as servers:
 
-    async def start(**overrides: Any) -> PipelineBot:
-        values: dict[str, Any] = {
-            "discord_token": "fake-token",
-            "dev_guild_id": fake_discord.guild.id,
-            "max_wait_ms": 1,
-            "data_dir": tmp_path / "data",
-            **tiny_model_settings(tiny_models),
-        }
-        values.update(overrides)
-        settings = BotSettings(_env_file=None, **values)
-        bot = PipelineBot(settings, service=InferenceService(settings), guild_ready_timeout=0.05)
-        await fake_discord.connect(bot, token=settings.discord_token.get_secret_value())
-        return bot
+        async def start(**overrides: Any) -> PipelineBot:
+            values: dict[str, Any] = {
+                "discord_token": "fake-token",
+                "dev_guild_id": fake_discord.guild.id,
+                "max_wait_ms": 1,
+                "data_dir": tmp_path / "data",
+                **tiny_model_settings(tiny_models),
+            }
+            values.update(overrides)
+            settings = BotSettings(_env_file=None, **values)
+            if inference_mode == "remote":
+                server = await servers.enter_async_context(running_server(settings))
+                settings = settings.model_copy(update={"inference_url": server.url})
+                bot = create_bot(settings, guild_ready_timeout=0.05)
+                _ENGINES[bot] = server.service
+            else:
+                service = InferenceService(settings)
+                bot = create_bot(settings, service=service, guild_ready_timeout=0.05)
+                _ENGINES[bot] = service
+            await fake_discord.connect(bot, token=settings.discord_token.get_secret_value())
+            return bot
 
-    yield start
+        yield start
 
 
 class ModelGate:
@@ -94,8 +129,8 @@ def gate() -> ModelGate:
 
 async def install_gate(bot: PipelineBot, task: str, gate: ModelGate) -> None:
     """Load ``task``'s model now and hold its forward passes at ``gate``."""
-    await bot.service.preload([task])
-    for loaded in bot.service.loaded_models(task):
+    await engine(bot).preload([task])
+    for loaded in engine(bot).loaded_models(task):
         loaded.model.register_forward_pre_hook(gate.hook)
 
 

@@ -11,7 +11,7 @@ import torch
 from bot.client import PipelineBot
 from bot.render import render
 from inference.tasks.ner import Entity, NerResult
-from tests.bot.conftest import BotFactory, final_message
+from tests.bot.conftest import BotFactory, engine, final_message
 from tests.fakediscord import FakeDiscord
 
 OBAMA = "Barack Obama was the 44th president of the United States."
@@ -40,8 +40,8 @@ async def find_nothing(bot: PipelineBot) -> None:
         output["logits"] = logits
         return output
 
-    await bot.service.preload(["ner"])
-    for loaded in bot.service.loaded_models("ner"):
+    await engine(bot).preload(["ner"])
+    for loaded in engine(bot).loaded_models("ner"):
         loaded.model.register_forward_hook(only_outside)
 
 

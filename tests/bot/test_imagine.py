@@ -19,7 +19,7 @@ from PIL import Image
 from bot.client import PipelineBot
 from bot.render.imagine import escape_prompt, unescape_prompt
 from inference import InferenceService, InferenceSettings
-from tests.bot.conftest import BotFactory, ModelGate, final_message, reply_to_click
+from tests.bot.conftest import BotFactory, ModelGate, engine, final_message, reply_to_click
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.records import InteractionRecord, MessageRecord
 
@@ -37,9 +37,9 @@ async def imagine(fake: FakeDiscord, prompt: str = "a red fox", **kwargs: Any) -
 async def hold_unet(bot: PipelineBot, gate: ModelGate) -> list[int]:
     """Load the pipeline now and hold every UNet pass at ``gate``; returns a list that
     grows by one per UNet pass."""
-    await bot.service.preload(["imagine"])
+    await engine(bot).preload(["imagine"])
     calls: list[int] = []
-    for loaded in bot.service.loaded_models("imagine"):
+    for loaded in engine(bot).loaded_models("imagine"):
         loaded.pipe.unet.register_forward_pre_hook(lambda module, args: calls.append(1))
         loaded.pipe.unet.register_forward_pre_hook(gate.hook)
     return calls
@@ -381,7 +381,7 @@ async def test_blocked_words_are_refused_before_anything_runs(
         await inter.wait_for_response()
         assert inter.ephemeral and not inter.deferred
         assert "are not allowed here" in inter.original.content
-    assert bot.service.loaded_models("imagine") == []  # nothing ran
+    assert engine(bot).loaded_models("imagine") == []  # nothing ran
     fine = await imagine(fake_discord, "foxglove and a red pandas' den")  # whole words only
     assert (await final_message(fine)).files
 

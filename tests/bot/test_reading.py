@@ -15,7 +15,7 @@ from bot.client import PipelineBot
 from bot.render import render
 from bot.render.base import EMBED_DESCRIPTION, EMBED_TOTAL
 from inference.tasks.summarize import SummarizeResult
-from tests.bot.conftest import BotFactory, final_message
+from tests.bot.conftest import BotFactory, engine, final_message
 from tests.fakediscord import FakeDiscord
 
 CONTEXT = "Rome is old. Paris is the capital of France. It has many bridges."
@@ -46,8 +46,8 @@ def public_messages(fake: FakeDiscord) -> list[Any]:
 async def force_qa_span(bot: PipelineBot, where: Callable[[list[int], int], int]) -> None:
     """Make the QA model put all its start and end probability on one token of each window,
     ``where(input_ids, sep_id)`` (it wraps the model, not our code)."""
-    await bot.service.preload(["qa"])
-    (qa,) = bot.service.loaded_models("qa")
+    await engine(bot).preload(["qa"])
+    (qa,) = engine(bot).loaded_models("qa")
     sep = qa.tokenizer.sep_token_id
 
     def peak(module: Any, args: Any, kwargs: dict[str, Any], output: Any) -> Any:

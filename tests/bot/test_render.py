@@ -17,12 +17,12 @@ from bot.render.base import (
     clip,
     describe_wait,
     duration,
-    model_name,
     plural,
     split_text,
     text_messages,
 )
 from inference import JobState, JobUpdate
+from inference.naming import display_name
 
 
 def test_short_text_is_one_chunk() -> None:
@@ -97,8 +97,8 @@ def test_sizes_durations_and_plurals() -> None:
 
 
 def test_models_are_named_without_the_servers_paths(tmp_path: Path) -> None:
-    assert model_name("Helsinki-NLP/opus-mt-en-fr") == "Helsinki-NLP/opus-mt-en-fr"
-    assert model_name(str(tmp_path / "models" / "tiny-gpt2")) == "tiny-gpt2"
+    assert display_name("Helsinki-NLP/opus-mt-en-fr") == "Helsinki-NLP/opus-mt-en-fr"
+    assert display_name(str(tmp_path / "models" / "tiny-gpt2")) == "tiny-gpt2"
 
 
 def test_choices_stay_within_discords_limits() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -236,7 +237,10 @@ async def test_a_bot_process_stopped_by_a_signal_loses_nothing(
     gate_file = tmp_path / "gate"
     env = {
         **os.environ,
-        **{k.upper(): v for k, v in tiny_model_settings(tiny_models).items()},
+        **{
+            k.upper(): v if isinstance(v, str) else json.dumps(v)
+            for k, v in tiny_model_settings(tiny_models).items()
+        },
         "PYTHONPATH": str(REPO),
         "FAKE_DISCORD_URL": fake_discord.base_url,
         "GATE_FILE": str(gate_file),
