@@ -102,18 +102,3 @@ def _clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     # The default checker is a Hub model: tests that want one name a tiny one.
     monkeypatch.setenv("IMAGINE_SAFETY_CHECKER", "")
     yield
-
-
-# -- document library stand-ins (issue 14) ----------------------------------------------
-
-#: Words the tiny embedder knows as wholes, and its synonym groups (one vector each).
-EMBED_WORDS = ["password", "router", "reset", "paperclip", "kettle", "water", "boil", "lunch"]
-EMBED_SYNONYMS = [["car", "automobile", "vehicle"], ["holiday", "vacation", "leave"]]
-
-
-@pytest.fixture(scope="session")
-def embed_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny e5 stand-in (tests/tiny_docs_models.py)."""
-    from tests.tiny_docs_models import build_embedder
-
-    return build_embedder(tmp_path_factory.mktemp("embed"), EMBED_WORDS, EMBED_SYNONYMS)

@@ -17,10 +17,15 @@ from pathlib import Path
 import torch
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+#: Words the tiny embedder knows as wholes, and its synonym groups (one vector each).
+WORDS = ["password", "router", "reset", "paperclip", "kettle", "water", "boil", "lunch"]
+SYNONYMS = [["car", "automobile", "vehicle"], ["holiday", "vacation", "leave"]]
 SILENT = ["query", "passage", ":", ".", ",", "?", "!", "-", "'", "the", "a", "is", "of", "what"]
 
 
-def build_embedder(path: Path, words: Sequence[str], synonyms: Sequence[Sequence[str]]) -> Path:
+def build_embedder(
+    path: Path, words: Sequence[str] = WORDS, synonyms: Sequence[Sequence[str]] = SYNONYMS
+) -> Path:
     from transformers import BertConfig, BertModel, BertTokenizer
 
     path.mkdir(parents=True, exist_ok=True)

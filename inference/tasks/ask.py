@@ -10,7 +10,7 @@ retrieval in front, an honest "not found" matters more than a guess.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,14 @@ class Source(Result):
 
 
 @dataclass
+class Readers:
+    """What the ask task loads: the QA reader, and the reranker when there is one."""
+
+    reader: LoadedModel
+    reranker: LoadedModel | None
+
+
+@dataclass
 class AskResult(Result):
     #: The answer span ("" when the documents do not answer).
     answer: str
@@ -90,34 +98,27 @@ class AskTask(Task[AskRequest, AskResult]):
             )
         return AskRequest(question, tuple(found))
 
-    def default_models(self) -> tuple[str, ...]:
-        """What preloading loads: the reader, and the reranker when there is one."""
-        return (self.model, self.reranker) if self.reranker else (self.model,)
-
-    def models_for(self, request: AskRequest) -> tuple[str, ...]:
-        return self.default_models()
-
-    def batch_key(self, request: AskRequest) -> Hashable:
-        return self.models_for(request)
-
     def cost(self, request: AskRequest) -> float:
         return float(max(1, min(len(request.passages), READ_PASSAGES)))
 
-    def load(self, model_id: str) -> LoadedModel:
-        if model_id == self.reranker and model_id != self.model:
-            return self.load_pretrained(AutoModelForSequenceClassification, model_id)
-        return self.reader.load(model_id)
+    def load(self, model_id: str) -> Readers:
+        """The reader ``model_id`` and RERANK_MODEL, as one model: every request needs
+        both, so they load, and unload, together."""
+        reranker = None
+        if self.reranker:
+            reranker = self.load_pretrained(AutoModelForSequenceClassification, self.reranker)
+        return Readers(self.reader.load(model_id), reranker)
 
     def run_batch(
         self, models: Mapping[str, Any], requests: Sequence[AskRequest], ctx: BatchContext
     ) -> list[AskResult | InferenceError]:
+        loaded: Readers = models[self.model]
         chosen = [
-            _rerank(models[self.reranker], r) if self.reranker else list(r.passages)
-            for r in requests
+            _rerank(loaded.reranker, r) if loaded.reranker else list(r.passages) for r in requests
         ]
         reads = [(i, p) for i, passages in enumerate(chosen) for p in passages[:READ_PASSAGES]]
         answers = self.reader.run_batch(
-            {self.model: models[self.model]},
+            {self.model: loaded.reader},
             [QaRequest(requests[i].question, p.text) for i, p in reads],
             ctx,
         )

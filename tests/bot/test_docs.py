@@ -16,7 +16,7 @@ import pytest
 from bot.client import PipelineBot
 from store import Store
 from store.documents_sqlite import SqliteLibrary
-from tests.bot.conftest import BotFactory, final_message
+from tests.bot.conftest import BotFactory, engine, final_message
 from tests.bot.test_reading import ephemeral_error
 from tests.fakediscord import MEMBER_PERMISSIONS, FakeDiscord, FakeUser
 from tests.inference.test_qa import PointingModel
@@ -29,10 +29,6 @@ def admin(fake: FakeDiscord, guild: Any = None) -> FakeUser:
     return fake.add_user("admin", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD, guild=guild)
 
 
-async def start(start_bot: BotFactory, embed_model: Path, **settings: Any) -> PipelineBot:
-    return await start_bot(embed_model=str(embed_model), **settings)
-
-
 async def add(fake: FakeDiscord, user: FakeUser, name: str, data: bytes, **kw: Any) -> Any:
     inter = await fake.invoke_slash("docs add", attachments={"file": (name, data)}, user=user, **kw)
     await inter.wait_until(
@@ -42,15 +38,15 @@ async def add(fake: FakeDiscord, user: FakeUser, name: str, data: bytes, **kw: A
 
 
 async def point_reader_at(bot: PipelineBot, word: str) -> None:
-    await bot.service.preload(["ask"])
-    (reader,) = bot.service.loaded_models("ask")
+    await engine(bot).preload(["ask"])
+    ((reader, _),) = [(m.reader, m.reranker) for m in engine(bot).loaded_models("ask")]
     reader.model = PointingModel(reader.tokenizer(word, add_special_tokens=False)["input_ids"])
 
 
 async def test_managers_add_anyone_asks_and_the_answer_names_and_links_its_source(
-    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path
+    fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    bot = await start(start_bot, embed_model)
+    bot = await start_bot()
     manager = admin(fake_discord)
     refused = await fake_discord.invoke_slash(
         "docs add", attachments={"file": ("rules.txt", RULES)}
@@ -74,10 +70,10 @@ async def test_managers_add_anyone_asks_and_the_answer_names_and_links_its_sourc
 
 
 async def test_servers_never_see_each_others_documents_and_leaving_deletes_them(
-    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path
+    fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
     other = fake_discord.add_guild("other")
-    bot = await start(start_bot, embed_model, dev_guild_id=None)  # global commands
+    bot = await start_bot(dev_guild_id=None)  # global commands
     await add(fake_discord, admin(fake_discord), "rules.txt", RULES)
     asked = await fake_discord.invoke_slash(
         "ask", {"question": "What is the password?"}, guild=other, channel=other.channels[0]
@@ -94,9 +90,9 @@ async def test_servers_never_see_each_others_documents_and_leaving_deletes_them(
 
 
 async def test_quotas_and_bad_files_get_short_errors_and_removal_removes(
-    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path
+    fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    await start(start_bot, embed_model, docs_max_docs=1, docs_max_mb=0.001, cooldown_rate=20)
+    await start_bot(docs_max_docs=1, docs_max_mb=0.001, cooldown_rate=20)
     manager = admin(fake_discord)
     await add(fake_discord, manager, "rules.txt", RULES)
     second = await fake_discord.invoke_slash(
@@ -127,13 +123,13 @@ async def test_quotas_and_bad_files_get_short_errors_and_removal_removes(
 
 
 async def test_indexing_shows_progress_and_a_stopped_bot_leaves_no_half_document(
-    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path, tmp_path: Path
+    fake_discord: FakeDiscord, start_bot: BotFactory, tmp_path: Path
 ) -> None:
     handbook = " ".join(f"Rule {i} says the kettle must boil water." for i in range(3000)).encode()
-    bot = await start(start_bot, embed_model)
+    bot = await start_bot()
     manager = admin(fake_discord)
-    await bot.service.preload(["embed"])
-    (encoder,) = bot.service.loaded_models("embed")
+    await engine(bot).preload(["embed"])
+    (encoder,) = engine(bot).loaded_models("embed")
     hold = threading.Event()
     hold.set()
     entered = threading.Event()
@@ -169,9 +165,9 @@ async def test_indexing_shows_progress_and_a_stopped_bot_leaves_no_half_document
 
 
 async def test_server_rules_apply_and_korean_questions_find_korean_documents(
-    fake_discord: FakeDiscord, start_bot: BotFactory, embed_model: Path
+    fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    bot = await start(start_bot, embed_model, cooldown_rate=20)
+    bot = await start_bot(cooldown_rate=20)
     manager = admin(fake_discord)
     await add(fake_discord, manager, "규칙.md", "서버의 규칙은 서로 존중하는 것입니다.".encode())
     await add(fake_discord, manager, "menu.txt", b"Lunch is served at noon in the hall.")

@@ -109,10 +109,10 @@ def test_the_sentence_around_an_answer() -> None:
 
 
 @pytest.fixture
-def settings(embed_model: Path, tiny_models: dict[str, Path], tmp_path: Path) -> InferenceSettings:
+def settings(tiny_models: dict[str, Path], tmp_path: Path) -> InferenceSettings:
     return InferenceSettings(
         _env_file=None,
-        embed_model=str(embed_model),
+        embed_model=str(tiny_models["embed"]),
         qa_model=str(tiny_models["qa"]),
         data_dir=tmp_path / "data",
         max_wait_ms=1,
@@ -176,7 +176,7 @@ async def test_ask_reads_the_retrieved_passages_and_names_the_source(
             b"Rome is old. The password is swordfish. Lunch is at noon.",
         )
         await service.preload(["ask"])
-        (reader,) = service.loaded_models("ask")
+        ((reader, _),) = [(m.reader, m.reranker) for m in service.loaded_models("ask")]
         reader.model = PointingModel(
             reader.tokenizer("swordfish", add_special_tokens=False)["input_ids"]
         )
@@ -274,7 +274,7 @@ async def test_the_reranker_decides_which_passages_are_read(
     question = "What is the password?"
     async with InferenceService(settings) as service:
         await service.preload(["ask"])
-        (reader,) = service.loaded_models("ask")
+        ((reader, _),) = [(m.reader, m.reranker) for m in service.loaded_models("ask")]
         target = reader.tokenizer("swordfish", add_special_tokens=False)["input_ids"]
         reader.model = PointingModel(target)
         unranked = await service.run("ask", question=question, passages=passages)
@@ -284,9 +284,7 @@ async def test_the_reranker_decides_which_passages_are_read(
     reranking = settings.model_copy(update={"rerank_model": str(tiny_models["sentiment"])})
     async with InferenceService(reranking) as service:
         await service.preload(["ask"])
-        reader, scorer = sorted(
-            service.loaded_models("ask"), key=lambda m: not hasattr(m.model, "qa_outputs")
-        )
+        ((reader, scorer),) = [(m.reader, m.reranker) for m in service.loaded_models("ask")]
         reader.model = PointingModel(target)
         scorer.model = Preferring(
             scorer.tokenizer("swordfish", add_special_tokens=False)["input_ids"]
