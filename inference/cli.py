@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, cls in TASKS.items():
             print(f"{name:<10} {cls.summary}  [{settings.model_for(name)}]")
         return 0
+    if args.command == "docs" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         options = _parse_options(extra)
     except ValueError as exc:
