@@ -21,10 +21,10 @@ from ..errors import InvalidInput
 from ..jobs import Backend
 from ..settings import InferenceSettings
 from ..tasks.ask import AskResult
-from ..tasks.base import clean_text, printable
+from ..tasks.base import clean_text
 from ..tasks.qa import MAX_QUESTION_CHARS
 from .chunks import chunk_text
-from .files import extract_text
+from .files import check_name, extract_text
 
 #: Passages embedded per request to the embed task (progress is reported after each).
 EMBED_GROUP = 32
@@ -78,6 +78,7 @@ async def add_document(
     """Extract, cut, embed and store one file (replacing a document of the same name).
     Bad files raise ``InvalidInput``."""
     collection = check_collection(collection)
+    name = check_name(name)
     text = await asyncio.to_thread(extract_text, name, data)
     chunks = await asyncio.to_thread(chunk_text, text)
     vectors: list[list[float]] = []
@@ -89,7 +90,6 @@ async def add_document(
             shown = progress(len(vectors), len(chunks))
             if shown is not None:
                 await shown
-    name = printable(name.replace("\\", "/").rsplit("/", 1)[-1].strip())
     try:
         return await library.add(collection, name, chunks, vectors, size=len(data), meta=meta)
     except LibraryError as exc:

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from qdrant_client import QdrantClient, models
 
-from store import DB_FILE, Store
+from store import Store
 from store.documents import DocumentLibrary, LibraryError, Passage, merge_by_rank
 from store.documents_qdrant import QdrantLibrary, _chunks_of, _sparse
 from store.documents_sqlite import SqliteLibrary
@@ -154,25 +154,27 @@ async def test_bad_vectors_are_refused_and_change_nothing(reopen: Opener) -> Non
     assert await library.vector_search("v", [1.0, 0.0], 3) == []
 
 
-async def test_an_interrupted_add_is_absent_after_restart(tmp_path: Path) -> None:
-    """SQLite: the add is one transaction. A failure inside it (here: the process dying
-    is simulated by a write that raises after the passages went in) leaves nothing."""
+async def test_an_add_that_fails_half_way_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the add is one transaction. Here the second passage fails to insert
+    (NOT NULL) after the document row and the first passage went in."""
+    monkeypatch.setattr("store.documents_sqlite.index_terms", lambda text: ["word"])
     store = await Store.open(tmp_path)
-
-    def half(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO doc_documents (collection, name, bytes, chunks, meta, created_at)"
-            " VALUES ('i', 'half.txt', 1, 2, '{}', 0)"
-        )
-        raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        await store.write(half)
+    library = SqliteLibrary(store)
+    with pytest.raises(sqlite3.IntegrityError):
+        await library.add("i", "half.txt", ["first", None], [vec(0), vec(1)], size=1)  # type: ignore[list-item]
     await store.close()
-    store = await Store.open(tmp_path)
+    store = await Store.open(tmp_path)  # after a restart too
     assert await SqliteLibrary(store).documents("i") == []
+    counts = await store.read(
+        lambda c: [
+            c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("doc_chunks", "doc_terms")
+        ]
+    )
+    assert counts == [0, 0]
     await store.close()
-    assert (tmp_path / DB_FILE).exists()
 
 
 async def test_qdrant_repairs_an_interrupted_add_and_remove(tmp_path: Path) -> None:
