@@ -190,3 +190,24 @@ async def test_server_rules_apply_and_korean_questions_find_korean_documents(
 def _no_violations(fake_discord: FakeDiscord) -> Any:
     yield
     assert fake_discord.take_violations() == []
+
+
+async def test_indexing_a_large_file_does_not_hold_up_other_commands(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    bot = await start_bot()
+    manager = admin(fake_discord)
+    await engine(bot).preload(["embed", "sentiment"])
+    (encoder,) = engine(bot).loaded_models("embed")
+    encoder.model.register_forward_pre_hook(lambda module, args: time.sleep(0.1))
+    handbook = " ".join(f"Rule {i} says the kettle must boil water." for i in range(3000))
+    indexing = await fake_discord.invoke_slash(
+        "docs add", attachments={"file": ("big.txt", handbook.encode())}, user=manager
+    )
+    await indexing.wait_until(
+        lambda i: i.original is not None and "Indexing" in (i.original.content or ""), 20
+    )
+    quick = await fake_discord.invoke_slash("sentiment", {"text": "I love it"})
+    await final_message(quick)
+    assert "Added" not in (indexing.original.content or "")  # still indexing meanwhile
+    await indexing.wait_until(lambda i: "Added" in (i.original.content or ""), 60)
