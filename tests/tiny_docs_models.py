@@ -3,10 +3,10 @@
 ``build_embedder``: a BERT encoder with no layers, whose output is the layer-normed
 embedding of each word: e5's mean pooling then gives the average of a text's word
 vectors. Its meaning is set by hand: words of one synonym group share a vector, so the
-dense side finds "automobile" in a passage about a "car" where keywords cannot; the
-prefixes, punctuation and special tokens have zero vectors (they add nothing). Every
-other word gets a random vector, as a tiny random embedder would: it cannot tell
-exact names apart, which is what the keyword side is for.
+dense side finds "automobile" in a passage about a "car" where keywords cannot. The
+prefixes, punctuation, special tokens and the letter pieces that spell unknown words
+have zero vectors: a made-up name ("Zyxwv-9") means nothing to it, which is what the
+keyword side is for. Every other known word gets a random vector.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def build_embedder(
     path.mkdir(parents=True, exist_ok=True)
     groups = [list(g) for g in synonyms]
     vocab = list(dict.fromkeys([*SPECIALS, *SILENT, *words, *(w for g in groups for w in g)]))
-    alphabet = [c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
-    vocab += [c for c in alphabet if c not in vocab] + [f"##{c}" for c in alphabet]
+    alphabet = list("abcdefghijklmnopqrstuvwxyz0123456789")
+    pieces = [c for c in alphabet if c not in vocab] + [f"##{c}" for c in alphabet]
+    vocab += pieces
     tokenizer = BertTokenizer(
         vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True, model_max_length=512
     )
@@ -56,7 +57,7 @@ def build_embedder(
         emb.LayerNorm.bias.zero_()
         table = emb.word_embeddings.weight
         table.normal_()
-        for word in [*SPECIALS, *SILENT]:
+        for word in [*SPECIALS, *SILENT, *pieces]:
             table[vocab.index(word)] = 0.0
         for group in groups:
             for word in group[1:]:
