@@ -14,10 +14,12 @@ import discord
 import pytest
 
 from bot.client import PipelineBot
+from bot.delivery import RESUMED
 from store import Store
 from store.documents_sqlite import SqliteLibrary
-from tests.bot.conftest import BotFactory, engine, final_message
+from tests.bot.conftest import BotFactory, ModelGate, engine, final_message
 from tests.bot.test_reading import ephemeral_error
+from tests.bot.test_restart import stop
 from tests.fakediscord import MEMBER_PERMISSIONS, FakeDiscord, FakeUser
 from tests.inference.test_qa import PointingModel
 
@@ -211,3 +213,25 @@ async def test_indexing_a_large_file_does_not_hold_up_other_commands(
     await final_message(quick)
     assert "Added" not in (indexing.original.content or "")  # still indexing meanwhile
     await indexing.wait_until(lambda i: "Added" in (i.original.content or ""), 60)
+
+
+async def test_a_question_waiting_when_the_bot_stops_is_answered_after_the_restart(
+    fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate, tmp_path: Path
+) -> None:
+    first = await start_bot()
+    await add(fake_discord, admin(fake_discord), "rules.txt", RULES)
+    await engine(first).preload(["ask"])
+    for loaded in engine(first).loaded_models("ask"):
+        loaded.reader.model.register_forward_pre_hook(gate.hook)
+    gate.opened.clear()
+    asked = await fake_discord.invoke_slash("ask", {"question": "What is the password?"})
+    assert await asyncio.to_thread(gate.entered.wait, 10)
+    await stop(first, [asked], gate)  # the journal keeps the question and its passages
+    gate.opened.set()
+
+    await start_bot()
+    message = await final_message(asked)
+    assert message.content.startswith(RESUMED)
+    (embed,) = message.embeds
+    assert embed["title"] in ("Answer", "Not in your documents")
+    assert "rules.txt" in embed["fields"][0]["name"]
