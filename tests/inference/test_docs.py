@@ -10,7 +10,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import qdrant_client
 import torch
+from qdrant_client import QdrantClient as RealQdrantClient
 
 from inference import InferenceService, InferenceSettings, InvalidInput
 from inference.cli import main
@@ -206,14 +208,22 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[Any],
     return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "qdrant"])
 def test_cli_docs_add_list_remove_and_ask_keep_collections_apart(
     settings: InferenceSettings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    backend: str,
 ) -> None:
     for name in ("embed_model", "qa_model", "data_dir", "device"):
         monkeypatch.setenv(name.upper(), str(getattr(settings, name)))
+    if backend == "qdrant":  # QDRANT_URL, served by qdrant-client's local mode
+        monkeypatch.setenv("QDRANT_URL", "http://qdrant.invalid:6333")
+        local = tmp_path / "qdrant"
+        monkeypatch.setattr(
+            qdrant_client, "QdrantClient", lambda url: RealQdrantClient(path=str(local))
+        )
     alpha, beta, scan = tmp_path / "alpha.txt", tmp_path / "beta.md", tmp_path / "scan.pdf"
     alpha.write_text("The alpha password is swordfish. Alpha lunch is at noon.")
     beta.write_text("The beta password is tuna. Beta lunch is at one.")
@@ -247,6 +257,7 @@ def test_cli_docs_add_list_remove_and_ask_keep_collections_apart(
     assert code == 2 and "No document" in err
     code, _, err = cli(capsys, "run", "ask", "password?", "--collection", "B")
     assert code == 2  # removed really removed: B is empty again
+    assert (tmp_path / "qdrant").exists() == (backend == "qdrant")
 
 
 class Preferring:
