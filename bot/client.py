@@ -40,6 +40,7 @@ EXTENSIONS = (
     "cogs.story",
     "cogs.config",
     "cogs.showcase",
+    "cogs.docs",
 )
 
 

@@ -35,6 +35,8 @@ COMMANDS = (
     "imagine",
     "speak",
     "story",
+    "docs",
+    "ask",
 )
 #: IMAGINE_NSFW_POLICY values, the loosest first.
 IMAGE_POLICIES = ("anywhere", "age-restricted", "nowhere")

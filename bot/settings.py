@@ -6,7 +6,6 @@ Read from the environment and ``.env``; ``.env.example`` lists every variable.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -51,9 +50,8 @@ class BotSettings(InferenceSettings):
         return level
 
     # -- the store (job journal, per-server settings) ------------------------------------
-    #: Where the bot keeps what must outlive a restart (an SQLite file, and the last
-    #: command sync: bot/sync.py).
-    data_dir: Path = Path("./data")
+    # (DATA_DIR is an inference setting: the command line's document library uses it too,
+    # and it keeps the last command sync: bot/sync.py)
     #: Finished jobs stay in the journal this long before they are pruned.
     journal_keep_hours: float = Field(default=24.0, gt=0)
 
@@ -67,6 +65,14 @@ class BotSettings(InferenceSettings):
     gallery_port: int | None = Field(default=None, ge=1, le=65535)
     #: The address the bot's gallery server listens on (put a TLS proxy in front of it).
     gallery_host: str = "127.0.0.1"
+
+    # -- /docs and /ask (README "Your server's own documents") ----------------------------
+    #: Who may add and remove a server's documents: permission names (manage_guild,
+    #: manage_messages...) or role names, comma-separated; anyone with one of them may.
+    docs_managers: str = "manage_guild"
+    #: Documents one server may keep, and their total size in MB.
+    docs_max_docs: int = Field(default=50, ge=1)
+    docs_max_mb: float = Field(default=20.0, gt=0)
 
     # -- where the models run, and sharding (see README "Deployment") ------------------
     #: An inference server (``python -m inference serve``) to run every command on, such

@@ -5,6 +5,8 @@
     python -m inference tasks
     python -m inference download [TASK ...]   # see operate.py
     python -m inference check [TASK ...]
+    python -m inference docs add|list|remove --collection NAME ...   (see inference/docs/cli.py)
+    python -m inference run ask "QUESTION" --collection NAME
     python -m inference serve [--host 127.0.0.1] [--port 8765]
 
 Options after the task are the slash command's options (``--context``, ``--target``,
@@ -28,6 +30,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from . import operate
+from .docs import cli as docs_cli
 from .errors import InferenceError
 from .service import InferenceService
 from .settings import InferenceSettings
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("tasks", help="list the tasks and their models")
     operate.add_commands(commands)  # download, check
+    docs_cli.add_parser(commands)
 
     from .server import runner as server_runner  # the HTTP server (inference/server/)
 
@@ -75,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, cls in TASKS.items():
             print(f"{name:<10} {cls.summary}  [{settings.model_for(name)}]")
         return 0
+    if args.command == "docs" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         options = _parse_options(extra)
     except ValueError as exc:
@@ -83,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     _quiet_libraries()
     try:
-        payload = asyncio.run(_run_once(args, options))
+        if args.command == "docs":
+            docs_cli.print_lines(asyncio.run(docs_cli.run_docs(args)))
+            return 0
+        if args.task.strip().lower() == "ask":  # retrieval from a collection, then reading
+            payload = asyncio.run(docs_cli.run_ask(args, options))
+        else:
+            payload = asyncio.run(_run_once(args, options))
     except InferenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

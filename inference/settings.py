@@ -6,6 +6,7 @@ Every field maps to the upper-case environment variable of the same name
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -196,6 +197,20 @@ class InferenceSettings(BaseSettings):
     speak_max_chars: int = Field(default=2000, ge=1, le=10_000)
     #: speak: seconds of speech one request gets at most; longer speech is cut.
     speak_max_seconds: float = Field(default=120.0, gt=0)
+    # -- documents: /docs, /ask and `python -m inference docs` (README "Your server's own
+    # documents") -------------------------------------------------------------------------
+    #: embed: the e5-style encoder of document passages and questions.
+    embed_model: str = "intfloat/multilingual-e5-small"
+    #: ask: a cross-encoder that reorders retrieved passages before they are read
+    #: (Hub id or directory); empty: the merged retrieval order is used as it is.
+    rerank_model: str = ""
+    #: The document library on a Qdrant server (http://host:6333) instead of the SQLite
+    #: file under DATA_DIR.
+    qdrant_url: str = ""
+    #: Where the bot and the command line keep what must outlive a restart (an SQLite
+    #: file: the job journal, server settings, documents).
+    data_dir: Path = Path("./data")
+
     #: speak: seed of the model's sampling noise, set before every pass, so that a text
     #: read alone sounds the same every time; negative: fresh noise each time.
     speak_seed: int = 0
@@ -234,6 +249,8 @@ class InferenceSettings(BaseSettings):
 
     def model_for(self, task: str) -> str:
         """The configured model (Hub id or directory) of ``task``."""
+        if task == "ask":  # documents are read by the /qa reader
+            task = "qa"
         return getattr(self, f"{task}_model")
 
     def preload_tasks(self, known: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import journal, server_settings, showcase, stories
+from . import documents_sqlite, journal, server_settings, showcase, stories
 from .migration import Migration
 
 FEATURES: dict[str, Sequence[Migration]] = {
@@ -18,4 +18,5 @@ FEATURES: dict[str, Sequence[Migration]] = {
     "server_settings": server_settings.MIGRATIONS,
     "stories": stories.MIGRATIONS,
     "showcase": showcase.MIGRATIONS,
+    "documents": documents_sqlite.MIGRATIONS,
 }

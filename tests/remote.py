@@ -36,6 +36,11 @@ TASK_INPUTS: dict[str, dict[str, Any]] = {
     "generate": {"prompt": "Hi", "max_tokens": 5, "temperature": 0},
     "imagine": {"prompt": "a fox", "steps": 2, "seed": 1},
     "speak": {"text": "Hello there."},
+    "embed": {"texts": ["My car is red.", "Kettles boil water."], "kind": "passage"},
+    "ask": {
+        "question": "Where does Alice live?",
+        "passages": [{"document": "a.txt", "text": "Alice lives in Paris.", "score": 0.5}],
+    },
 }
 
 

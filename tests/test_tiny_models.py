@@ -20,6 +20,7 @@ import torch
 from tests import tiny_models
 
 EXPECTED_KEYS = {
+    "embed",
     "sentiment",
     "ner",
     "qa",

@@ -58,6 +58,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from tests.tiny_docs_models import build_embedder
+
 __all__ = [
     "CHATML_TEMPLATE",
     "MARIAN_PAIRS",
@@ -1141,6 +1143,7 @@ def build_all(root: Path, timings: dict[str, float] | None = None) -> dict[str, 
     - ``translate``: directory holding ``opus-mt-{src}-{tgt}`` for every pair
       in :data:`MARIAN_PAIRS` (en<->fr, en<->de, fr<->de, en<->es); use the
       template ``f"{paths['translate']}/opus-mt-{{src}}-{{tgt}}"``.
+    - ``embed``: the e5 stand-in of the document library (``tiny_docs_models``).
     - ``speaker_embedding``: ``.npy`` file, float32, shape (512,).
     - ``xvectors``: dataset directory for ``load_dataset(dir, split="validation")``.
 
@@ -1163,6 +1166,7 @@ def build_all(root: Path, timings: dict[str, float] | None = None) -> dict[str, 
         "speecht5_vocoder": build_speecht5_vocoder,
         "speaker_embedding": build_speaker_embedding,
         "xvectors": build_xvectors,
+        "embed": build_embedder,  # tests/tiny_docs_models.py
     }
     targets = {key: root / key for key in builders}
     targets["speaker_embedding"] = root / "speaker_embedding.npy"

@@ -7,7 +7,7 @@ same families as ``cogs/``); ``base`` holds the primitives they share.
 """
 
 # importing a family's module registers its renderers
-from . import analysis, generate, imagine, meta, reading, speak, translate  # noqa: F401
+from . import analysis, docs, generate, imagine, meta, reading, speak, translate  # noqa: F401
 from .base import Message, Reply, describe_wait, render, split_text, text_messages
 from .meta import help_embed, status_embed
 

@@ -5,8 +5,10 @@ To add a task, write one module here following ``base.Task`` and list its class 
 
 from __future__ import annotations
 
+from .ask import AskTask
 from .base import Task
 from .classify import ClassifyTask
+from .embed import EmbedTask
 from .generate import GenerateTask
 from .imagine import ImagineTask
 from .ner import NerTask
@@ -30,6 +32,8 @@ TASKS: dict[str, type[Task]] = {
         ImagineTask,
         SpeakTask,
         StoryTask,
+        EmbedTask,
+        AskTask,
     )
 }
 
