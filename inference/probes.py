@@ -116,6 +116,35 @@ def _speech(result: Any) -> str | None:
     return None
 
 
+def _story(result: Any) -> str | None:
+    words = result.text.split()
+    if len(words) < 5:
+        return f"only {len(words)} words: {result.text!r}"
+    if "lighthouse" in result.text.lower() and len(words) < 12:
+        return f"it only repeats the premise: {result.text!r}"
+    return None
+
+
+def _closest(result: Any) -> str | None:
+    """Texts 0 and 1 say the same thing, text 2 something else: 0 is nearer to 1."""
+    a, b, c = result.vectors
+
+    def cosine(x: list[float], y: list[float]) -> float:
+        return sum(p * q for p, q in zip(x, y, strict=True))
+
+    if cosine(a, b) <= cosine(a, c):
+        return f"similarity to the paraphrase {cosine(a, b):.2f} <= to the other {cosine(a, c):.2f}"
+    return None
+
+
+def _from_the_right_document(result: Any) -> str | None:
+    if "obama" not in result.answer.lower():
+        return f"answered {result.answer!r}"
+    if not result.sources or result.sources[0].document != "presidents.txt":
+        return "the source is not the document that holds the answer"
+    return None
+
+
 PROBES: dict[str, Probe] = {
     probe.task: probe
     for probe in (
@@ -178,6 +207,40 @@ PROBES: dict[str, Probe] = {
             "non-silent, about as long as the text",
             {"text": SPEECH_TEXT},
             _speech,
+        ),
+        Probe(
+            "story",
+            "a turn of a few sentences, not the premise again",
+            {"premise": "A lighthouse keeper finds a map.", "temperature": 0},
+            _story,
+        ),
+        Probe(
+            "embed",
+            "a paraphrase is nearer than another topic",
+            {
+                "texts": [
+                    "The cat sat on the mat.",
+                    "A kitten was resting on the rug.",
+                    "Stock markets fell sharply today.",
+                ],
+                "kind": "passage",
+            },
+            _closest,
+        ),
+        Probe(
+            "ask",
+            'the answer has "Obama", from its document',
+            {
+                "question": "Who was the 44th president of the United States?",
+                "passages": [
+                    {"document": "capitals.txt", "text": "Paris is the capital of France."},
+                    {
+                        "document": "presidents.txt",
+                        "text": "Barack Obama was the 44th president of the United States.",
+                    },
+                ],
+            },
+            _from_the_right_document,
         ),
     )
 }

@@ -36,6 +36,12 @@ TASK_INPUTS: dict[str, dict[str, Any]] = {
     "generate": {"prompt": "Hi", "max_tokens": 5, "temperature": 0},
     "imagine": {"prompt": "a fox", "steps": 2, "seed": 1},
     "speak": {"text": "Hello there."},
+    "story": {
+        "premise": "A fox finds a key.",
+        "turns": [{"text": "The key was warm.", "model": False}],
+        "max_tokens": 5,
+        "temperature": 0,
+    },
     "embed": {"texts": ["My car is red.", "Kettles boil water."], "kind": "passage"},
     "ask": {
         "question": "Where does Alice live?",

@@ -37,6 +37,7 @@ def tiny_model_settings(tiny_models: dict[str, Path]) -> dict[str, Any]:
         "speak": "speak",
         "imagine": "imagine",
         "generate": "generate",  # the tiny GPT-2; tests of chat models pass "chat"
+        "story": "chat",  # a chat model, as the default SmolLM2-Instruct is
         "embed": "embed",  # (ask reads with the qa model)
     }
     settings: dict[str, Any] = {

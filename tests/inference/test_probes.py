@@ -66,3 +66,22 @@ def test_speech_probe_wants_sound_of_about_the_right_length() -> None:
     assert verdict("speak", wav=encode_wav(tone, rate)) is None
     assert verdict("speak", wav=encode_wav(tone * 0, rate)) == "silent"
     assert "s of speech" in verdict("speak", wav=encode_wav(tone[: rate // 4], rate))
+
+
+def test_story_embed_and_ask_probes() -> None:
+    assert verdict("story", text="The map led her down the cliff to a cave of old bells.") is None
+    assert "only 2 words" in verdict("story", text="The map.")
+    assert "repeats the premise" in verdict("story", text="A lighthouse keeper finds a map.")
+
+    near, far = [1.0, 0.0], [0.0, 1.0]
+    assert verdict("embed", vectors=[near, [0.9, 0.436], far]) is None
+    assert "paraphrase" in verdict("embed", vectors=[near, far, [0.9, 0.436]])
+
+    def source(document: str) -> SimpleNamespace:
+        return SimpleNamespace(document=document)
+
+    right = {"answer": "Barack Obama", "sources": [source("presidents.txt")]}
+    assert verdict("ask", **right) is None
+    assert "answered" in verdict("ask", answer="Paris", sources=[source("capitals.txt")])
+    wrong_source = {"answer": "Obama", "sources": [source("capitals.txt")]}
+    assert "not the document" in verdict("ask", **wrong_source)
