@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from .service import InferenceService
 
 log = logging.getLogger(__name__)
+
+#: How long a batch that holds the device waits for the event loop to seal it.
+SEAL_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -247,13 +251,9 @@ class Lane:
         #: and "retry in" hints.
         self.seconds_per_cost = 1.0
         self._batches: set[asyncio.Task[None]] = set()
-        #: Batches whose models are loaded, waiting for the device or running. Past
-        #: ``_ready_limit`` the lane gathers its next batch rather than taking it. Short
-        #: tasks keep more batches waiting at the device, so that requests arriving while
-        #: one batch waits out a long job's step are at the device by the time it is
-        #: lent, rather than a step later.
+        #: Batches whose models are loaded, waiting for the device or running: while there
+        #: is one, new requests stay queued, to join it when it gets the device (``_seal``).
         self._ready_batches = 0
-        self._ready_limit = 1 if task.long_running else 3
         self._wakeup = asyncio.Event()
         self._dispatcher = asyncio.create_task(self._dispatch(), name=f"lane-{task.name}")
 
@@ -331,9 +331,7 @@ class Lane:
     def _takeable(self) -> bool:
         """Whether a batch could be taken now: jobs wait, and either no batch with loaded
         models is in flight or some job needs a model that is not loaded yet."""
-        return bool(self.queue) and (
-            self._ready_batches < self._ready_limit or self._first_missing() is not None
-        )
+        return bool(self.queue) and (not self._ready_batches or self._first_missing() is not None)
 
     def _models_ready(self, job: Job) -> bool:
         return all((self.task.name, m) in self.service.models for m in self._models(job))
@@ -368,7 +366,7 @@ class Lane:
         if not order:
             return None
         first = None
-        if self._ready_batches < self._ready_limit:
+        if not self._ready_batches:
             first = next((job for job in order if self._models_ready(job)), None)
         if first is None:
             first = self._first_missing()
@@ -417,18 +415,21 @@ class Lane:
             self._wakeup.set()
 
     async def _run_on_device(self, batch: list[Job], models: Mapping[str, Any]) -> None:
-        batch = [job for job in batch if not job.done]  # cancelled while loading
-        if not batch:
+        """Run ``batch`` (a list the lane may still add to, see ``_seal``) on the device
+        and hand each job its outcome."""
+        if all(job.done for job in batch):  # cancelled while loading
             return
         ticket = Ticket(min(job.tag for job in batch), long=self.task.long_running)
-        metrics.batch_ran(self.task.name, len(batch))
-        outcomes = await self.service._in_thread(self._run_isolated, models, batch, ticket)
+        ran, outcomes = await self.service._in_thread(self._run_isolated, models, batch, ticket)
+        if not ran:
+            return
+        metrics.batch_ran(self.task.name, len(ran))
         seconds = ticket.used_s
-        cost = sum(self.task.cost(job.request) for job in batch)
+        cost = sum(self.task.cost(job.request) for job in ran)
         if cost > 0:
             self.seconds_per_cost = 0.8 * self.seconds_per_cost + 0.2 * seconds / cost
-        for job, outcome in zip(batch, outcomes, strict=True):
-            self.service.clock.charge(job.user, job.cost_s, seconds / len(batch))
+        for job, outcome in zip(ran, outcomes, strict=True):
+            self.service.clock.charge(job.user, job.cost_s, seconds / len(ran))
             if isinstance(outcome, BaseException):
                 job._finish(JobState.FAILED, error=outcome)
             else:
@@ -436,24 +437,50 @@ class Lane:
 
     def _run_isolated(
         self, models: Mapping[str, Any], batch: list[Job], ticket: Ticket
-    ) -> list[Any]:
-        """Hold the device and run the batch (one by one when it fails as a whole).
-        Runs in a worker thread."""
+    ) -> tuple[list[Job], list[Any]]:
+        """Hold the device, seal the batch, and run it (one by one when it fails as a
+        whole). Returns the jobs that ran and their outcomes. Runs in a worker thread."""
         loop = self.service._loop
         assert loop is not None
         gate = self.service.gate
         gate.acquire(ticket)
         try:
+            sealed = threading.Event()
+
+            def seal() -> None:
+                try:
+                    self._seal(batch)
+                finally:
+                    sealed.set()
+
             with contextlib.suppress(RuntimeError):  # the loop closed under us
-                loop.call_soon_threadsafe(_mark_running, batch)
-            return self.task.run_isolated(
+                loop.call_soon_threadsafe(seal)
+                sealed.wait(SEAL_WAIT_S)
+            live = [job for job in batch if not job.done]
+            if not live:
+                return [], []
+            return live, self.task.run_isolated(
                 models,
-                [job.request for job in batch],
-                lambda indices: BatchRun(self, [batch[i] for i in indices], ticket, loop),
-                lambda index: batch[index].done,
+                [job.request for job in live],
+                lambda indices: BatchRun(self, [live[i] for i in indices], ticket, loop),
+                lambda index: live[index].done,
             )
         finally:
             gate.release(ticket)
+
+    def _seal(self, batch: list[Job]) -> None:
+        """The batch has the device: requests that arrived while it waited for it, and
+        may share it, join it now (up to the batch limit); then it runs. So a batch
+        waiting out a long job's step gathers everything that arrives meanwhile."""
+        room = self.limits.max_batch_size - len(batch)
+        if room > 0 and self.queue:
+            key = self.task.batch_key(batch[0].request)
+            joining = [j for j in self.fair_order() if self.task.batch_key(j.request) == key]
+            for job in joining[:room]:
+                self.queue.remove(job)
+                self.active.append(job)
+                batch.append(job)
+        _mark_running(batch)
 
     async def close(self, grace_s: float) -> None:
         """Cancel every job, then give running batches ``grace_s`` seconds to stop."""

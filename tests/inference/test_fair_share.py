@@ -129,6 +129,7 @@ class QuickTask(Task[str, StepResult]):
 
     name = "quick"
     summary = "test task: cheap"
+    batches: list[list[str]]
 
     def parse(self, text: Any = None, **_: Any) -> str:
         return clean_text(text)
@@ -141,6 +142,7 @@ class QuickTask(Task[str, StepResult]):
     ) -> list[StepResult | InferenceError]:
         for text in requests:
             StepTask.log.add(text, 0)
+        QuickTask.batches.append(list(requests))
         return [StepResult(text.upper(), 1) for text in requests]
 
 
@@ -163,6 +165,7 @@ def tasks(monkeypatch: pytest.MonkeyPatch) -> type[StepTask]:
     StepTask.loads = []
     StepTask.load_gate = threading.Event()
     StepTask.load_gate.set()
+    QuickTask.batches = []
     return StepTask
 
 
@@ -203,6 +206,25 @@ async def test_a_cheap_request_runs_between_two_steps_of_a_long_job(
             tasks.permits.release()
         await long.result()
     assert tasks.log.events[:2] == [("long", 1), ("hi", 0)]
+
+
+async def test_requests_arriving_while_a_batch_waits_for_the_device_join_it(
+    tasks: type[StepTask], tmp_path: Path
+) -> None:
+    async with make_service(tmp_path) as service:
+        await service.run("quick", text="warm")
+        long = service.submit("steps", user="painter", text="long", steps=2)
+        await wait_until(lambda: long.state is JobState.RUNNING)
+        first = service.submit("quick", user="a", text="a")
+        await wait_until(lambda: service.gate.waiting == 1)  # its batch waits out the step
+        later = [service.submit("quick", user=u, text=u) for u in "bcd"]
+        await asyncio.sleep(0.05)  # they arrive while it waits
+        tasks.permits.release()
+        await asyncio.gather(*(job.result() for job in (first, *later)))
+        tasks.permits.release()
+        await long.result()
+    # one batch ran all four at the step boundary, not one batch and then another a step later
+    assert sorted(QuickTask.batches[-1]) == ["a", "b", "c", "d"]
 
 
 async def test_two_long_jobs_never_share_the_device(tasks: type[StepTask], tmp_path: Path) -> None:
