@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import math
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import metrics
-from .errors import Busy, InferenceError, JobCancelled, JobTimeout
-from .jobs import JobState, JobUpdate
-from .results import Result
+from .errors import Busy, InferenceError, JobCancelled
+from .jobs import Job, JobState
 from .scheduling import Ticket
 from .settings import InferenceSettings, TaskLimits
 from .tasks.base import Task
@@ -69,147 +66,6 @@ class Limits:
             timeout_s=o.timeout_s or task.timeout_s or s.job_timeout_s,
             queue_timeout_s=o.queue_timeout_s or s.queue_timeout_s,
         )
-
-
-class Job:
-    """A handle on one submitted request: its state, queue position, progress, result."""
-
-    _ids = itertools.count()
-
-    def __init__(self, lane: Lane, request: Any, user: Hashable | None) -> None:
-        self.id = uuid.uuid4().hex[:12]
-        self.task = lane.task.name
-        self.request = request
-        self.user = user
-        self.state = JobState.QUEUED
-        self.progress: tuple[int, int] | None = None
-        self.created_at = time.monotonic()
-        self.started_at: float | None = None
-        self.seq = next(self._ids)
-        #: Estimated device seconds, and the fair tag the lane orders by.
-        self.cost_s = lane.estimate(request)
-        self.tag = 0.0
-        self._lane = lane
-        self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._future.add_done_callback(_consume_exception)
-        self._changed = asyncio.Event()
-        self._released = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
-
-    @property
-    def position(self) -> int | None:
-        """How many queued requests of the same task run before this one (None once started)."""
-        return self._lane.position_of(self) if self.state is JobState.QUEUED else None
-
-    @property
-    def done(self) -> bool:
-        return self.state.finished
-
-    def snapshot(self) -> JobUpdate:
-        return JobUpdate(
-            self.state, self.position, self.progress, time.monotonic() - self.created_at
-        )
-
-    def cancel(self) -> bool:
-        """Cancel the job: a queued job leaves the queue; a running one stops at its
-        task's next check (a step, a token, a chunk group). Returns False when the job
-        had already finished."""
-        if self.done:
-            return False
-        self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
-        return True
-
-    async def accepted(self) -> None:
-        """In-process jobs are taken in (or refused) by ``submit`` itself."""
-
-    async def result(self) -> Result:
-        """Wait for the result; raises the job's ``InferenceError`` when it failed."""
-        return await asyncio.shield(self._future)
-
-    async def finished(self, timeout: float | None = None) -> bool:
-        """Wait until the job has finished, at most ``timeout`` seconds; True if it has."""
-        await asyncio.wait({self._future}, timeout=timeout)
-        return self.done
-
-    async def released(self) -> None:
-        """Wait until no worker holds the job any more (after it finished or was
-        cancelled, the batch it ran in has stopped): its user's slot is free then."""
-        await self._released.wait()
-
-    async def updates(self) -> AsyncIterator[JobUpdate]:
-        """Yield a snapshot now and after every change, until the job has finished."""
-        while True:
-            self._changed.clear()
-            snapshot = self.snapshot()
-            yield snapshot
-            if snapshot.state.finished:
-                return
-            await self._changed.wait()
-
-    # -- used by the lane and the service ----------------------------------------------
-
-    def _notify(self) -> None:
-        self._changed.set()
-
-    def _set_state(self, state: JobState) -> None:
-        if not self.done:
-            self.state = state
-            self._notify()
-
-    def _set_progress(self, done: int, total: int) -> None:
-        if not self.done:
-            self.progress = (done, total)
-            self._notify()
-
-    def _start_running(self) -> None:
-        """The job's batch holds the device: the queue's time limit (which covers
-        waiting for a model too) ends, and its run time limit starts."""
-        if not self.done:
-            self.started_at = time.monotonic()
-            self._set_timer(self._lane.limits.timeout_s, running=True)
-            self._set_state(JobState.RUNNING)
-
-    def _set_timer(self, seconds: float, *, running: bool) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(seconds, self._expire, seconds, running)
-
-    def _expire(self, seconds: float, running: bool) -> None:
-        if running:
-            error = JobTimeout(f"The request took longer than {seconds:.0f} s and was stopped.")
-        else:
-            error = JobTimeout(
-                f"The request waited more than {seconds:.0f} s in the queue; the bot is "
-                "very busy, please try again later."
-            )
-        self._finish(JobState.FAILED, error=error)
-
-    def _finish(
-        self, state: JobState, result: Result | None = None, error: BaseException | None = None
-    ) -> None:
-        if self.done:
-            return
-        self.state = state
-        if self._timer is not None:
-            self._timer.cancel()
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(result)  # type: ignore[arg-type]
-        self._lane.forget(self)
-        self._notify()
-
-    def _release(self) -> None:
-        if not self._released.is_set():
-            self._released.set()
-            self._lane.service._slot_free(self)
-
-
-def _consume_exception(future: asyncio.Future[Any]) -> None:
-    # A job nobody awaits (its user left) must not log "exception was never retrieved".
-    if not future.cancelled():
-        future.exception()
 
 
 class BatchRun:

@@ -26,8 +26,8 @@ from typing import Any
 from . import metrics
 from .device import Placement, resolve_placement
 from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask, short_reason
-from .jobs import JobState, ServiceStatus
-from .lanes import Job, Lane, Limits
+from .jobs import Job, JobState, ServiceStatus
+from .lanes import Lane, Limits
 from .memory import ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
 from .naming import display_name
 from .results import Result
