@@ -9,52 +9,32 @@ multilingual-e5 this is within about 20 % on English and Korean prose.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
+
+from .. import text as text_module
 
 #: Tokens a passage aims at, and the most it may have.
 CHUNK_TOKENS = 250
 MAX_CHUNK_TOKENS = 300
 
 _PIECE = re.compile(r"[^\W\d_]{1,4}|\d{1,3}|[^\w\s]")
-# Where a sentence ends: . ! ? … with closing quotes, then whitespace; the full-width
-# and other scripts' own marks; a line break. (Issue 18 brings one splitter for every
-# task, inference/text.py: use its sentence_spans here once it lands.)
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？｡।؟]+[\"'”’»)\]」』）]*|\n")
 
 
 def estimate_tokens(text: str) -> int:
     return len(_PIECE.findall(text))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each non-blank sentence of ``text``, surrounding spaces trimmed."""
-    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
-    spans = []
-    for a, b in itertools.pairwise(cuts):
-        piece = text[a:b]
-        if piece.strip():
-            start = a + len(piece) - len(piece.lstrip())
-            spans.append((start, start + len(piece.strip())))
-    return spans
-
-
 def sentence_around(text: str, start: int, end: int) -> str:
     """The sentence(s) of ``text`` holding the span ``start:end``: what to quote."""
-    spans = sentence_spans(text)
-    if not spans:
-        return text[start:end]
-    first = max(bisect.bisect_right([a for a, _ in spans], start) - 1, 0)
-    last = max(bisect.bisect_right([a for a, _ in spans], max(end - 1, start)) - 1, first)
-    return text[spans[first][0] : spans[last][1]]
+    a, b = text_module.sentence_around(text, start, end)
+    return text[a:b].strip() or text[start:end]
 
 
 def chunk_text(text: str, target: int = CHUNK_TOKENS, limit: int = MAX_CHUNK_TOKENS) -> list[str]:
     """The passages of ``text`` (see the module's docstring)."""
     sentences: list[str] = []
-    for a, b in sentence_spans(text):
-        sentences += _cut(" ".join(text[a:b].split()), limit)
+    for sentence in text_module.sentences(text):
+        sentences += _cut(sentence, limit)
     sizes = [estimate_tokens(s) for s in sentences]
     chunks: list[str] = []
     first = 0
