@@ -16,8 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,7 +24,7 @@ import aiohttp
 
 from .device import resolve_placement
 from .errors import InferenceError, InternalError, JobCancelled, UnknownTask, Unreachable
-from .jobs import JobState, JobUpdate, ServiceStatus
+from .jobs import JobBase, JobState, ServiceStatus
 from .results import Result
 from .settings import InferenceSettings
 from .tasks import TASKS
@@ -46,62 +45,22 @@ MAX_EVENT_BYTES = 256 * 2**20
 STATUS_MAX_AGE_S = 5.0
 
 
-class RemoteJob:
+class RemoteJob(JobBase):
     """A job running on the server. ``id`` is this client's own (known at once, for
     Cancel buttons); the server's id arrives with the first event."""
 
     def __init__(self, service: RemoteService, task: str, user: Hashable | None) -> None:
-        self.id = uuid.uuid4().hex[:12]
+        super().__init__(task, user)
         self.remote_id: str | None = None
-        self.task = task
-        self.user = user
-        self.state = JobState.QUEUED
         self.position: int | None = None
-        self.progress: tuple[int, int] | None = None
-        self.created_at = time.monotonic()
         self._service = service
-        self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._future.add_done_callback(_consume_exception)
-        self._changed = asyncio.Event()
         self._accepted = asyncio.Event()  # the server's first event, or the end
         self._reader: asyncio.Task[None] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.state.finished
-
-    def snapshot(self) -> JobUpdate:
-        return JobUpdate(
-            self.state, self.position, self.progress, time.monotonic() - self.created_at
-        )
-
-    def cancel(self) -> bool:
-        """Cancel the job here and on the server (its stream is closed and it is deleted)."""
-        if self.done:
-            return False
-        self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
-        return True
 
     async def accepted(self) -> None:
         await self._accepted.wait()
         if self.state is JobState.FAILED and self.remote_id is None:
             await self.result()  # refused before the server took it in: raises why
-
-    async def result(self) -> Result:
-        return await asyncio.shield(self._future)
-
-    async def finished(self, timeout: float | None = None) -> bool:
-        await asyncio.wait({self._future}, timeout=timeout)
-        return self.done
-
-    async def updates(self) -> AsyncIterator[JobUpdate]:
-        while True:
-            self._changed.clear()
-            snapshot = self.snapshot()
-            yield snapshot
-            if snapshot.state.finished:
-                return
-            await self._changed.wait()
 
     # -- following the server's events ----------------------------------------------
 
@@ -144,25 +103,15 @@ class RemoteJob:
     def _finish(
         self, state: JobState, result: Result | None = None, error: BaseException | None = None
     ) -> None:
-        if self.done:
-            return
-        self.state, self.position = state, None
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(result)  # type: ignore[arg-type]
-        self._changed.set()
-        self._accepted.set()
-        self._service._job_finished(self)
+        """Finish the job (cancelled: its stream is closed and it is deleted on the server)."""
+        self.position = None
+        if self._settle(state, result, error):
+            self._accepted.set()
+            self._service._job_finished(self)
 
 
 def _timeout(total: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total, sock_connect=CONNECT_TIMEOUT_S)
-
-
-def _consume_exception(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class RemoteService:

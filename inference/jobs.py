@@ -129,35 +129,23 @@ class Backend(Protocol):
 # -- the in-process service's handle --------------------------------------------------
 
 
-class Job:
-    """A handle on one submitted request: its state, queue position, progress, result."""
+class JobBase:
+    """What every job handle shares, wherever the job runs: its id, state and
+    progress, a future for its outcome, and an event at every change (``updates``).
+    Subclasses say where the position comes from and how a job finishes (``_finish``)."""
 
-    _ids = itertools.count()
+    position: int | None = None
 
-    def __init__(self, lane: Lane, request: Any, user: Hashable | None) -> None:
+    def __init__(self, task: str, user: Hashable | None) -> None:
         self.id = uuid.uuid4().hex[:12]
-        self.task = lane.task.name
-        self.request = request
+        self.task = task
         self.user = user
         self.state = JobState.QUEUED
         self.progress: tuple[int, int] | None = None
         self.created_at = time.monotonic()
-        self.started_at: float | None = None
-        self.seq = next(self._ids)
-        #: Estimated device seconds, and the fair tag the lane orders by.
-        self.cost_s = lane.estimate(request)
-        self.tag = 0.0
-        self._lane = lane
         self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._future.add_done_callback(_consume_exception)
         self._changed = asyncio.Event()
-        self._released = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
-
-    @property
-    def position(self) -> int | None:
-        """How many queued requests of the same task run before this one (None once started)."""
-        return self._lane.position_of(self) if self.state is JobState.QUEUED else None
 
     @property
     def done(self) -> bool:
@@ -169,9 +157,7 @@ class Job:
         )
 
     def cancel(self) -> bool:
-        """Cancel the job: a queued job leaves the queue; a running one stops at its
-        task's next check (a step, a token, a chunk group). Returns False when the job
-        had already finished."""
+        """Cancel the job; False when it had already finished."""
         if self.done:
             return False
         self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
@@ -189,11 +175,6 @@ class Job:
         await asyncio.wait({self._future}, timeout=timeout)
         return self.done
 
-    async def released(self) -> None:
-        """Wait until no worker holds the job any more (after it finished or was
-        cancelled, the batch it ran in has stopped): its user's slot is free then."""
-        await self._released.wait()
-
     async def updates(self) -> AsyncIterator[JobUpdate]:
         """Yield a snapshot now and after every change, until the job has finished."""
         while True:
@@ -203,6 +184,57 @@ class Job:
             if snapshot.state.finished:
                 return
             await self._changed.wait()
+
+    def _settle(self, state: JobState, result: Result | None, error: BaseException | None) -> bool:
+        """Record the outcome once; False when the job had already finished."""
+        if self.done:
+            return False
+        self.state = state
+        if error is not None:
+            self._future.set_exception(error)
+        else:
+            self._future.set_result(result)  # type: ignore[arg-type]
+        self._changed.set()
+        return True
+
+    def _finish(
+        self, state: JobState, result: Result | None = None, error: BaseException | None = None
+    ) -> None:
+        raise NotImplementedError
+
+
+def _consume_exception(future: asyncio.Future[Any]) -> None:
+    # A job nobody awaits (its user left) must not log "exception was never retrieved".
+    if not future.cancelled():
+        future.exception()
+
+
+class Job(JobBase):
+    """A handle on one submitted request: its state, queue position, progress, result."""
+
+    _ids = itertools.count()
+
+    def __init__(self, lane: Lane, request: Any, user: Hashable | None) -> None:
+        super().__init__(lane.task.name, user)
+        self.request = request
+        self.started_at: float | None = None
+        self.seq = next(self._ids)
+        #: Estimated device seconds, and the fair tag the lane orders by.
+        self.cost_s = lane.estimate(request)
+        self.tag = 0.0
+        self._lane = lane
+        self._released = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def position(self) -> int | None:
+        """How many queued requests of the same task run before this one (None once started)."""
+        return self._lane.position_of(self) if self.state is JobState.QUEUED else None
+
+    async def released(self) -> None:
+        """Wait until no worker holds the job any more (after it finished or was
+        cancelled, the batch it ran in has stopped): its user's slot is free then."""
+        await self._released.wait()
 
     # -- used by the lane and the service ----------------------------------------------
 
@@ -246,25 +278,15 @@ class Job:
     def _finish(
         self, state: JobState, result: Result | None = None, error: BaseException | None = None
     ) -> None:
-        if self.done:
+        """Finish the job (cancelled: a queued job leaves the queue; a running one stops
+        at its task's next check, a step, a token or a chunk group)."""
+        if not self._settle(state, result, error):
             return
-        self.state = state
         if self._timer is not None:
             self._timer.cancel()
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(result)  # type: ignore[arg-type]
         self._lane.forget(self)
-        self._notify()
 
     def _release(self) -> None:
         if not self._released.is_set():
             self._released.set()
             self._lane.service._slot_free(self)
-
-
-def _consume_exception(future: asyncio.Future[Any]) -> None:
-    # A job nobody awaits (its user left) must not log "exception was never retrieved".
-    if not future.cancelled():
-        future.exception()

@@ -17,14 +17,13 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from typing import Any
 
 from ..device import resolve_placement
 from ..errors import Busy, InternalError, JobCancelled, JobTimeout, UnknownTask
-from ..jobs import JobState, JobUpdate, ServiceStatus
+from ..jobs import JobBase, JobState, JobUpdate, ServiceStatus
 from ..naming import display_name
 from ..results import Result
 from ..settings import InferenceSettings
@@ -44,7 +43,7 @@ STATS_PERIOD_S = 5.0
 ACCEPT_WAIT_S = 1.0
 
 
-class RayJob:
+class RayJob(JobBase):
     """A request streamed from a Ray Serve deployment (a ``JobHandle``)."""
 
     def __init__(
@@ -55,17 +54,10 @@ class RayJob:
         user: Hashable | None,
         model_id: str | None,
     ) -> None:
-        self.id = uuid.uuid4().hex[:12]
-        self.task = plan.task
-        self.user = user
-        self.state = JobState.QUEUED
+        super().__init__(plan.task, user)
         self.position: int | None = None
-        self.progress: tuple[int, int] | None = None
-        self.created_at = time.monotonic()
+        self._taken = False  # a replica has the job (its first event came)
         self._backend = backend
-        self._future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._future.add_done_callback(_consume_exception)
-        self._changed = asyncio.Event()
         # Set by the replica's first event (or the end): see updates().
         self._accepted = asyncio.Event()
         self._stream: Any = None  # the DeploymentResponseGenerator, once called
@@ -74,33 +66,10 @@ class RayJob:
             handle = handle.options(multiplexed_model_id=model_id)
         self._driver = asyncio.create_task(self._drive(handle, inputs, plan.timeout_s))
 
-    @property
-    def done(self) -> bool:
-        return self.state.finished
-
-    def snapshot(self) -> JobUpdate:
-        return JobUpdate(
-            self.state, self.position, self.progress, time.monotonic() - self.created_at
-        )
-
-    def cancel(self) -> bool:
-        """Cancel the job here and in its replica; False when it had already finished."""
-        if self.done:
-            return False
-        self._finish(JobState.CANCELLED, error=JobCancelled("The request was cancelled."))
-        return True
-
     async def accepted(self) -> None:
         await self._accepted.wait()
-        if self.state is JobState.FAILED and self.position is None:
+        if self.state is JobState.FAILED and not self._taken:
             await self.result()  # refused before a replica took it (backpressure): raises
-
-    async def result(self) -> Result:
-        return await asyncio.shield(self._future)
-
-    async def finished(self, timeout: float | None = None) -> bool:
-        await asyncio.wait({self._future}, timeout=timeout)
-        return self.done
 
     async def updates(self) -> AsyncIterator[JobUpdate]:
         """A snapshot once a replica has the job (or Serve refused it, or ACCEPT_WAIT_S
@@ -109,13 +78,8 @@ class RayJob:
         HTTP server answers 429 instead of opening a stream."""
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._accepted.wait(), ACCEPT_WAIT_S)
-        while True:
-            self._changed.clear()
-            snapshot = self.snapshot()
+        async for snapshot in super().updates():
             yield snapshot
-            if snapshot.state.finished:
-                return
-            await self._changed.wait()
 
     # -- following the stream ---------------------------------------------------------
 
@@ -148,6 +112,7 @@ class RayJob:
     async def _follow(self, handle: Any, inputs: dict[str, Any]) -> None:
         self._stream = handle.stream.remote(inputs)
         async for event in self._stream:
+            self._taken = True
             self._accepted.set()
             kind = event["event"]
             if kind == "queued":
@@ -168,16 +133,11 @@ class RayJob:
     def _finish(
         self, state: JobState, result: Result | None = None, error: BaseException | None = None
     ) -> None:
-        if self.done:
-            return
-        self.state = state
+        """Finish the job (cancelled: in its replica too)."""
         self.position = None
-        if error is not None:
-            self._future.set_exception(error)
-        else:
-            self._future.set_result(result)  # type: ignore[arg-type]
+        if not self._settle(state, result, error):
+            return
         self._backend._job_finished(self)
-        self._changed.set()
         self._accepted.set()
         if state is JobState.CANCELLED and asyncio.current_task() is not self._driver:
             self._driver.cancel()
@@ -186,11 +146,6 @@ class RayJob:
 def _cancel_quietly(stream: Any) -> None:
     with contextlib.suppress(Exception):
         stream.cancel()
-
-
-def _consume_exception(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class RayBackend:
