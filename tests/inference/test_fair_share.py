@@ -187,6 +187,13 @@ async def wait_until(predicate: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def painting(service: InferenceService, steps: int) -> Any:
+    """A long job of ``steps`` steps, once it holds the device (in its first step)."""
+    job = service.submit("steps", user="painter", text="long", steps=steps)
+    await wait_until(lambda: job.state is JobState.RUNNING)
+    return job
+
+
 # -- the device between tasks -----------------------------------------------------------
 
 
@@ -194,8 +201,7 @@ async def test_a_cheap_request_runs_between_two_steps_of_a_long_job(
     tasks: type[StepTask], tmp_path: Path
 ) -> None:
     async with make_service(tmp_path) as service:
-        long = service.submit("steps", user="painter", text="long", steps=5)
-        await wait_until(lambda: long.state is JobState.RUNNING)
+        long = await painting(service, steps=5)
         quick = service.submit("quick", user="reader", text="hi")
         await wait_until(lambda: service.gate.waiting == 1)  # its model loaded, it waits
         tasks.permits.release()  # step 1 of 5 ends; the quick request goes next
@@ -213,8 +219,7 @@ async def test_requests_arriving_while_a_batch_waits_for_the_device_join_it(
 ) -> None:
     async with make_service(tmp_path) as service:
         await service.run("quick", text="warm")
-        long = service.submit("steps", user="painter", text="long", steps=2)
-        await wait_until(lambda: long.state is JobState.RUNNING)
+        long = await painting(service, steps=2)
         first = service.submit("quick", user="a", text="a")
         await wait_until(lambda: service.gate.waiting == 1)  # its batch waits out the step
         later = [service.submit("quick", user=u, text=u) for u in "bcd"]
@@ -261,12 +266,12 @@ async def test_time_in_the_queue_does_not_count_against_the_run_limit(
     tasks: type[StepTask], tmp_path: Path
 ) -> None:
     service = make_service(tmp_path)
-    service._limits_override["quick"] = TaskLimits(timeout_s=0.3)
+    service._limits_override["steps2"] = TaskLimits(timeout_s=0.3)
     async with service:
-        long = service.submit("steps", user="painter", text="long", steps=2)
-        await wait_until(lambda: long.state is JobState.RUNNING)
-        held = service.submit("steps", user="reader", text="held", steps=1)
-        await asyncio.sleep(0.5)  # longer than quick's run limit, spent waiting
+        long = await painting(service, steps=2)
+        # another long task: it waits for the device until the painter's job is done
+        held = service.submit("steps2", user="reader", text="held", steps=1)
+        await asyncio.sleep(0.5)  # longer than its run limit, spent waiting
         assert held.state is JobState.QUEUED
         for _ in range(3):
             tasks.permits.release()
@@ -279,8 +284,7 @@ async def test_a_job_that_waits_too_long_in_the_queue_gets_its_own_message(
     tasks: type[StepTask], tmp_path: Path
 ) -> None:
     async with make_service(tmp_path, queue_timeout_s=0.2) as service:
-        long = service.submit("steps", user="painter", text="long", steps=1)
-        await wait_until(lambda: long.state is JobState.RUNNING)
+        long = await painting(service, steps=1)
         waiting = service.submit("steps", user="reader", text="waiting", steps=1)
         with pytest.raises(JobTimeout, match="in the queue"):
             await waiting.result()
