@@ -217,7 +217,6 @@ class Job(JobBase):
     def __init__(self, lane: Lane, request: Any, user: Hashable | None) -> None:
         super().__init__(lane.task.name, user)
         self.request = request
-        self.started_at: float | None = None
         self.seq = next(self._ids)
         #: Estimated device seconds, and the fair tag the lane orders by.
         self.cost_s = lane.estimate(request)
@@ -255,7 +254,6 @@ class Job(JobBase):
         """The job's batch holds the device: the queue's time limit (which covers
         waiting for a model too) ends, and its run time limit starts."""
         if not self.done:
-            self.started_at = time.monotonic()
             self._set_timer(self._lane.limits.timeout_s, running=True)
             self._set_state(JobState.RUNNING)
 

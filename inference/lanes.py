@@ -228,15 +228,18 @@ class Lane:
             first = self._first_missing()
         if first is None:
             return None
-        key = self.task.batch_key(first.request)
-        batch = [job for job in order if self.task.batch_key(job.request) == key]
-        batch = batch[: self.limits.max_batch_size]
+        batch = self._companions(first, order)[: self.limits.max_batch_size]
         for job in batch:
             self.queue.remove(job)
             self.active.append(job)
         self.service.clock.advance(min(job.tag for job in batch))
         self._notify_queued()
         return batch
+
+    def _companions(self, job: Job, order: list[Job]) -> list[Job]:
+        """The jobs of ``order`` that may share a batch with ``job`` (equal batch keys)."""
+        key = self.task.batch_key(job.request)
+        return [other for other in order if self.task.batch_key(other.request) == key]
 
     async def _run(self, batch: list[Job], ready: bool) -> None:
         """Acquire the batch's models (``ready``: they were loaded when it was taken),
@@ -330,9 +333,7 @@ class Lane:
         waiting out a long job's step gathers everything that arrives meanwhile."""
         room = self.limits.max_batch_size - len(batch)
         if room > 0 and self.queue:
-            key = self.task.batch_key(batch[0].request)
-            joining = [j for j in self.fair_order() if self.task.batch_key(j.request) == key]
-            for job in joining[:room]:
+            for job in self._companions(batch[0], self.fair_order())[:room]:
                 self.queue.remove(job)
                 self.active.append(job)
                 batch.append(job)

@@ -96,8 +96,6 @@ class DeviceGate:
         #: Until its share ends (a tag), short batches with earlier tags go before it,
         #: those that arrive while it waits too.
         self._lent_until = 0.0
-        #: Seconds the device was held, in total (for status and benchmarks).
-        self.busy_s = 0.0
         self._since = 0.0
 
     def acquire(self, ticket: Ticket) -> None:
@@ -128,9 +126,7 @@ class DeviceGate:
         with self._cond:
             if self._holder is ticket:
                 self._holder = None
-                held = time.monotonic() - self._since
-                ticket.used_s += held
-                self.busy_s += held
+                ticket.used_s += time.monotonic() - self._since
                 self._cond.notify_all()
 
     def checkpoint(self, ticket: Ticket) -> bool:

@@ -28,7 +28,7 @@ from .device import Placement, resolve_placement
 from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask, short_reason
 from .jobs import Job, JobState, ServiceStatus
 from .lanes import Lane, Limits
-from .memory import ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
+from .memory import MB, ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
 from .naming import display_name
 from .results import Result
 from .scheduling import DeviceGate, FairClock
@@ -188,7 +188,6 @@ class InferenceService:
     def status(self) -> ServiceStatus:
         """The service's state for users and operators: models by display name only."""
         now = time.monotonic()
-        mb = 1024 * 1024
         return ServiceStatus(
             device=self.placement.describe(),
             uptime_s=now - self._started_at,
@@ -205,8 +204,8 @@ class InferenceService:
                 for (task, model), (when, err) in self._failed.items()
                 if now - when < LOAD_FAILURE_TTL_S
             },
-            memory_used_mb=self.models.used / mb,
-            memory_budget_mb=None if self.models.budget is None else self.models.budget / mb,
+            memory_used_mb=self.models.used / MB,
+            memory_budget_mb=None if self.models.budget is None else self.models.budget / MB,
         )
 
     # -- internals ------------------------------------------------------------------
