@@ -90,6 +90,8 @@ def model_settings(models: dict[str, Path], **overrides: Any) -> InferenceSettin
         for task in ("sentiment", "ner", "qa", "summarize", "classify", "generate", "imagine")
     }
     values["speak_model"] = str(models["speak"])
+    # the tiny sentiment model reads every language (the defaults for the rest are Hub ids)
+    values["sentiment_models"] = {"ko": str(models["sentiment"]), "*": str(models["sentiment"])}
     values["translate_model"] = f"{models['translate']}/opus-mt-{{src}}-{{tgt}}"
     values.update(device=DEVICE, dtype="auto", max_wait_ms=2, imagine_safety_checker="")
     values.update(overrides)
