@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import PurePath
+from pathlib import Path, PurePath
+
+
+def looks_like_path(model_id: str) -> bool:
+    """Whether a model setting names a local directory rather than a Hub id."""
+    return (
+        model_id.startswith((".", "/", "~"))
+        or os.sep in model_id.strip("/").replace("/", "", 1)
+        or Path(model_id).expanduser().exists()
+    )
 
 
 def display_name(model_id: str) -> str:
     """A model's name for users: a Hub id as it is (``org/name``), a local directory by
     its last part. Paths can reveal an operator's user name and layout; logs keep them."""
     text = str(model_id).strip()
-    looks_local = text.startswith((".", "/", "~", "\\")) or text.count("/") > 1 or "\\" in text
-    if looks_local:
+    if looks_like_path(text) or "\\" in text:  # (backslashes: a Windows path)
         return PurePath(text.replace("\\", "/")).name or text.strip("/\\")
     return text
 

@@ -16,7 +16,6 @@ Requests whose ``batch_key`` is equal may share a batch.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -29,6 +28,7 @@ from transformers import AutoConfig, AutoTokenizer
 
 from ..device import Placement
 from ..errors import InferenceError, InvalidInput, JobCancelled, ModelUnavailable
+from ..naming import looks_like_path
 from ..results import Result
 from ..settings import InferenceSettings
 
@@ -300,15 +300,6 @@ def as_bool(value: Any, name: str, *, default: bool = False) -> bool:
 
 
 # -- model helpers --------------------------------------------------------------
-
-
-def looks_like_path(model_id: str) -> bool:
-    """Whether a model setting names a local directory rather than a Hub id."""
-    return (
-        model_id.startswith((".", "/", "~"))
-        or os.sep in model_id.strip("/").replace("/", "", 1)
-        or Path(model_id).expanduser().exists()
-    )
 
 
 def check_model_source(task: str, model_id: str) -> None:
