@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -158,8 +157,8 @@ class Lane:
             job._release()
 
     def retry_after(self) -> float:
-        batches_ahead = math.ceil((len(self.queue) + 1) / self.limits.max_batch_size)
-        return max(1.0, batches_ahead * self.seconds_per_cost)
+        """Seconds until the queue has drained, as its jobs' estimates say (at least 1)."""
+        return max(1.0, sum(job.cost_s for job in self.queue))
 
     def _notify_queued(self) -> None:
         for job in (*self.queue, *self.active):
@@ -305,17 +304,17 @@ class Lane:
         gate.acquire(ticket)
         try:
             sealed = threading.Event()
+            live: list[Job] = []
 
             def seal() -> None:
                 try:
-                    self._seal(batch)
+                    live.extend(self._seal(batch))
                 finally:
                     sealed.set()
 
             with contextlib.suppress(RuntimeError):  # the loop closed under us
                 loop.call_soon_threadsafe(seal)
                 sealed.wait(SEAL_WAIT_S)
-            live = [job for job in batch if not job.done]
             if not live:
                 return [], []
             return live, self.task.run_isolated(
@@ -327,17 +326,21 @@ class Lane:
         finally:
             gate.release(ticket)
 
-    def _seal(self, batch: list[Job]) -> None:
+    def _seal(self, batch: list[Job]) -> list[Job]:
         """The batch has the device: requests that arrived while it waited for it, and
-        may share it, join it now (up to the batch limit); then it runs. So a batch
-        waiting out a long job's step gathers everything that arrives meanwhile."""
+        may share it, join it now (up to the batch limit). So a batch waiting out a long
+        job's step gathers everything that arrives meanwhile. Returns the jobs that run,
+        marked running in the same step (a job cancelled later is one cancelled while
+        running: its task sees it)."""
         room = self.limits.max_batch_size - len(batch)
         if room > 0 and self.queue:
             for job in self._companions(batch[0], self.fair_order())[:room]:
                 self.queue.remove(job)
                 self.active.append(job)
                 batch.append(job)
-        _mark_running(batch)
+        live = [job for job in batch if not job.done]
+        _mark_running(live)
+        return live
 
     async def close(self, grace_s: float) -> None:
         """Cancel every job, then give running batches ``grace_s`` seconds to stop."""
