@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,8 +22,8 @@ from .documents import (
     Document,
     DocumentLibrary,
     Passage,
-    check_vectors,
     merge_by_rank,
+    new_document,
     search_depth,
 )
 from .migration import Migration
@@ -100,8 +99,7 @@ class SqliteLibrary(DocumentLibrary):
         size: int,
         meta: dict[str, Any] | None = None,
     ) -> Document:
-        check_vectors(chunks, vectors)
-        document = Document(name, len(chunks), size, time.time(), dict(meta or {}))
+        document = new_document(name, chunks, vectors, size, meta)
         blobs = [np.asarray(v, dtype=np.float32).tobytes() for v in vectors]
         terms = [" ".join(index_terms(chunk)) for chunk in chunks]
 
@@ -130,7 +128,6 @@ class SqliteLibrary(DocumentLibrary):
                     "INSERT INTO doc_terms (rowid, terms, collection) VALUES (?, ?, ?)",
                     (chunk_id, words, collection),
                 )
-            self._matrices.pop(collection, None)
 
         await self.store.write(write)
         return document
