@@ -99,8 +99,11 @@ class QdrantLibrary(DocumentLibrary):
         size: int,
         meta: dict[str, Any] | None = None,
     ) -> Document:
-        document = new_document(name, chunks, vectors, size, meta)
-        return await self._call(self._add, collection, document, chunks, vectors)
+        return await self._call(
+            lambda: self._add(
+                collection, new_document(name, chunks, vectors, size, meta), chunks, vectors
+            )
+        )
 
     async def documents(self, collection: str) -> list[Document]:
         records = await self._call(self._records, collection)

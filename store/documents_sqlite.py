@@ -10,6 +10,7 @@ passage (words; character bigrams for Korean, Chinese and Japanese).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections import OrderedDict
@@ -99,9 +100,16 @@ class SqliteLibrary(DocumentLibrary):
         size: int,
         meta: dict[str, Any] | None = None,
     ) -> Document:
-        document = new_document(name, chunks, vectors, size, meta)
-        blobs = [np.asarray(v, dtype=np.float32).tobytes() for v in vectors]
-        terms = [" ".join(index_terms(chunk)) for chunk in chunks]
+        def prepare() -> tuple[Document, list[bytes], list[str]]:
+            return (
+                new_document(name, chunks, vectors, size, meta),
+                [np.asarray(v, dtype=np.float32).tobytes() for v in vectors],
+                [" ".join(index_terms(chunk)) for chunk in chunks],
+            )
+
+        # checking, packing and tokenising a large document: off the loop, and off the
+        # store's thread (which other writes wait for)
+        document, blobs, terms = await asyncio.to_thread(prepare)
 
         def write(conn: sqlite3.Connection) -> None:
             self._delete_document(conn, collection, name)
