@@ -30,17 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from bench.store import percentile
 from store import Store
 from store.documents import DocumentLibrary
 from store.documents_sqlite import SqliteLibrary
 
 DIM = 384
 PER_DOCUMENT = 100
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def vocabulary(rng: random.Random, size: int = 20_000) -> tuple[list[str], list[str]]:

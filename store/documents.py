@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -137,8 +138,15 @@ def merge_by_rank(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage
     ]
 
 
-def check_vectors(chunks: Sequence[str], vectors: Sequence[Sequence[float]]) -> int:
-    """The vectors' dimension, after checking there is one finite vector per passage."""
+def new_document(
+    name: str,
+    chunks: Sequence[str],
+    vectors: Sequence[Sequence[float]],
+    size: int,
+    meta: dict[str, Any] | None,
+) -> Document:
+    """The record of a document about to be added, after checking there is one finite
+    vector per passage, all of one size."""
     if not chunks:
         raise LibraryError("A document needs at least one passage.")
     if len(vectors) != len(chunks):
@@ -148,4 +156,4 @@ def check_vectors(chunks: Sequence[str], vectors: Sequence[Sequence[float]]) -> 
         raise LibraryError("The passages' vectors differ in size.")
     if not all(math.isfinite(x) for v in vectors for x in v):
         raise LibraryError("A passage's vector is not finite.")
-    return dims.pop()
+    return Document(name, len(chunks), size, time.time(), dict(meta or {}))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import time
 import uuid
 import zlib
 from collections import Counter
@@ -28,7 +27,7 @@ from typing import Any, TypeVar
 
 from qdrant_client import QdrantClient, models
 
-from .documents import Document, DocumentLibrary, Passage, check_vectors
+from .documents import Document, DocumentLibrary, Passage, new_document
 from .terms import index_terms, query_terms
 
 T = TypeVar("T")
@@ -100,9 +99,11 @@ class QdrantLibrary(DocumentLibrary):
         size: int,
         meta: dict[str, Any] | None = None,
     ) -> Document:
-        dim = check_vectors(chunks, vectors)
-        document = Document(name, len(chunks), size, time.time(), dict(meta or {}))
-        return await self._call(self._add, collection, document, chunks, vectors, dim)
+        return await self._call(
+            lambda: self._add(
+                collection, new_document(name, chunks, vectors, size, meta), chunks, vectors
+            )
+        )
 
     async def documents(self, collection: str) -> list[Document]:
         records = await self._call(self._records, collection)
@@ -146,10 +147,9 @@ class QdrantLibrary(DocumentLibrary):
         document: Document,
         chunks: Sequence[str],
         vectors: Sequence[Sequence[float]],
-        dim: int,
     ) -> Document:
         target = _chunks_of(collection)
-        self._ensure(target, dim)
+        self._ensure(target, len(vectors[0]))
         self._ensure(DOCUMENTS, 1)
         generation = uuid.uuid4().hex
         points = [

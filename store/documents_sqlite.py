@@ -10,9 +10,9 @@ passage (words; character bigrams for Korean, Chinese and Japanese).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,8 +23,8 @@ from .documents import (
     Document,
     DocumentLibrary,
     Passage,
-    check_vectors,
     merge_by_rank,
+    new_document,
     search_depth,
 )
 from .migration import Migration
@@ -100,10 +100,16 @@ class SqliteLibrary(DocumentLibrary):
         size: int,
         meta: dict[str, Any] | None = None,
     ) -> Document:
-        check_vectors(chunks, vectors)
-        document = Document(name, len(chunks), size, time.time(), dict(meta or {}))
-        blobs = [np.asarray(v, dtype=np.float32).tobytes() for v in vectors]
-        terms = [" ".join(index_terms(chunk)) for chunk in chunks]
+        def prepare() -> tuple[Document, list[bytes], list[str]]:
+            return (
+                new_document(name, chunks, vectors, size, meta),
+                [np.asarray(v, dtype=np.float32).tobytes() for v in vectors],
+                [" ".join(index_terms(chunk)) for chunk in chunks],
+            )
+
+        # checking, packing and tokenising a large document: off the loop, and off the
+        # store's thread (which other writes wait for)
+        document, blobs, terms = await asyncio.to_thread(prepare)
 
         def write(conn: sqlite3.Connection) -> None:
             self._delete_document(conn, collection, name)
@@ -130,7 +136,6 @@ class SqliteLibrary(DocumentLibrary):
                     "INSERT INTO doc_terms (rowid, terms, collection) VALUES (?, ?, ?)",
                     (chunk_id, words, collection),
                 )
-            self._matrices.pop(collection, None)
 
         await self.store.write(write)
         return document

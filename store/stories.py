@@ -108,9 +108,6 @@ class StoryRecord:
     def last_seq(self) -> int:
         return self.turns[-1].seq if self.turns else 0
 
-    def unsummarized(self) -> list[TurnRecord]:
-        return [t for t in self.turns if t.seq > self.summarized_upto]
-
 
 _STORY_COLUMNS = [f.name for f in fields(StoryRecord) if f.name != "turns"]
 _TURN_COLUMNS = "seq, author_id, author_name, model, text, request_id, message_id, created_at"
