@@ -15,7 +15,7 @@ from typing import Any
 
 from . import errors
 from .errors import Busy, InferenceError, InternalError, ModelUnavailable
-from .jobs import JobState, JobUpdate
+from .jobs import JobBase, JobState, JobUpdate
 from .results import Result, from_dict
 
 NDJSON = "application/x-ndjson"
@@ -139,6 +139,24 @@ def events_between(before: JobUpdate | None, now: JobUpdate) -> list[dict[str, A
         done, total = now.progress
         events.append({"event": "progress", "done": done, "total": total})
     return events
+
+
+def apply_event(job: JobBase, event: Mapping[str, Any]) -> bool:
+    """Take a ``queued``, ``loading``, ``running`` or ``progress`` event (the reverse of
+    ``events_between``) into ``job``'s state; False for any other event (the outcome,
+    which each handle reads its own way, or one of a newer server)."""
+    kind = event.get("event")
+    if kind == "queued":
+        job.state, job.position = JobState.QUEUED, int(event.get("position") or 0)
+    elif kind in ("loading", "running"):
+        job.state, job.position = JobState(kind), None
+    elif kind == "progress":
+        job.state, job.position = JobState.RUNNING, None
+        job.progress = (int(event["done"]), int(event["total"]))
+    else:
+        return False
+    job._changed.set()
+    return True
 
 
 def encode(event: Mapping[str, Any]) -> bytes:
