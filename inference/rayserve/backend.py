@@ -276,8 +276,7 @@ class RayBackend:
         return self._tasks[name]
 
     def job(self, job_id: str) -> RayJob | None:
-        job = self._jobs.get(job_id)
-        return job if job is not None and not job.done else None
+        return self._jobs.get(job_id)  # a finished job has left _jobs (_job_finished)
 
     def status(self) -> ServiceStatus:
         """This process's jobs, and the models the replicas held at the last refresh
