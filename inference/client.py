@@ -29,7 +29,7 @@ from .results import Result
 from .settings import InferenceSettings
 from .tasks import TASKS
 from .tasks.base import Task
-from .wire import error_from_dict, ndjson_lines, result_from_dict, result_type
+from .wire import apply_event, error_from_dict, ndjson_lines, result_from_dict, result_type
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +71,9 @@ class RemoteJob(JobBase):
         kind = event.get("event")
         self.remote_id = self.remote_id or event.get("id")
         self._accepted.set()
-        if kind == "queued":
-            self.state, self.position = JobState.QUEUED, int(event.get("position") or 0)
-        elif kind in ("loading", "running"):
-            self.state, self.position = JobState(kind), None
-        elif kind == "progress":
-            self.state, self.position = JobState.RUNNING, None
-            self.progress = (int(event["done"]), int(event["total"]))
-        elif kind == "result":
+        if apply_event(self, event):
+            return
+        if kind == "result":
             try:
                 result = result_from_dict(self._service.result_class(self.task), event["result"])
             except (ValueError, KeyError) as exc:
@@ -88,17 +83,12 @@ class RemoteJob(JobBase):
                 ) from None
             self._service.task(self.task).note_result(result)
             self._finish(JobState.DONE, result=result)
-            return
         elif kind == "error":
             self._finish(JobState.FAILED, error=error_from_dict(event.get("error")))
-            return
         elif kind == "cancelled":
             message = str(event.get("message") or "The request was cancelled.")
             self._finish(JobState.CANCELLED, error=JobCancelled(message))
-            return
-        else:
-            return  # an event of a newer server: nothing this client needs
-        self._changed.set()
+        # anything else is an event of a newer server: nothing this client needs
 
     def _finish(
         self, state: JobState, result: Result | None = None, error: BaseException | None = None

@@ -4,6 +4,7 @@ errors as ``{"type", "message"}``, and NDJSON lines."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -14,10 +15,12 @@ from typing import Any
 
 from . import errors
 from .errors import Busy, InferenceError, InternalError, ModelUnavailable
-from .jobs import JobState, JobUpdate
+from .jobs import JobBase, JobState, JobUpdate
 from .results import Result, from_dict
 
 NDJSON = "application/x-ndjson"
+#: A line longer than this (a result with a file, in base64) is parsed off the event loop.
+LARGE_LINE_BYTES = 2**20
 #: The ``type`` of errors that are not ``InferenceError`` (a bug, say): no details leave
 #: the server.
 INTERNAL_MESSAGE = "Something went wrong on the inference server."
@@ -138,6 +141,24 @@ def events_between(before: JobUpdate | None, now: JobUpdate) -> list[dict[str, A
     return events
 
 
+def apply_event(job: JobBase, event: Mapping[str, Any]) -> bool:
+    """Take a ``queued``, ``loading``, ``running`` or ``progress`` event (the reverse of
+    ``events_between``) into ``job``'s state; False for any other event (the outcome,
+    which each handle reads its own way, or one of a newer server)."""
+    kind = event.get("event")
+    if kind == "queued":
+        job.state, job.position = JobState.QUEUED, int(event.get("position") or 0)
+    elif kind in ("loading", "running"):
+        job.state, job.position = JobState(kind), None
+    elif kind == "progress":
+        job.state, job.position = JobState.RUNNING, None
+        job.progress = (int(event["done"]), int(event["total"]))
+    else:
+        return False
+    job._changed.set()
+    return True
+
+
 def encode(event: Mapping[str, Any]) -> bytes:
     """One NDJSON line."""
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
@@ -146,7 +167,8 @@ def encode(event: Mapping[str, Any]) -> bytes:
 async def ndjson_lines(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Any]:
     """The JSON objects of an NDJSON byte stream. A line may be far longer than a
     stream reader's buffer (a result with an image); one over ``max_line`` bytes raises
-    ``ValueError``, as does a line that is not JSON. Blank lines are skipped."""
+    ``ValueError``, as does a line that is not JSON. Blank lines are skipped; a line over
+    ``LARGE_LINE_BYTES`` is parsed in a thread."""
     pending = bytearray()
     async for chunk in chunks:
         pending += chunk
@@ -154,8 +176,14 @@ async def ndjson_lines(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIter
             line = bytes(pending[:end])
             del pending[: end + 1]
             if line.strip():
-                yield json.loads(line)
+                yield await _decode(line)
         if len(pending) > max_line:
             raise ValueError(f"an event line is longer than {max_line} bytes")
     if pending.strip():
-        yield json.loads(bytes(pending))
+        yield await _decode(bytes(pending))
+
+
+async def _decode(line: bytes) -> Any:
+    if len(line) > LARGE_LINE_BYTES:  # megabytes of base64: off the loop
+        return await asyncio.to_thread(json.loads, line)
+    return json.loads(line)

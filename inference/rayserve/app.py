@@ -26,9 +26,6 @@ class Catalog:
     def __init__(self, **handles: Any) -> None:
         self._handles = handles
 
-    def tasks(self) -> list[str]:
-        return list(self._handles)
-
     async def stats(self) -> dict[str, Any]:
         """``stats()`` of one replica of each task (Serve picks which)."""
         names = list(self._handles)

@@ -29,7 +29,7 @@ from ..results import Result
 from ..settings import InferenceSettings
 from ..tasks import TASKS
 from ..tasks.base import Task
-from ..wire import error_from_dict
+from ..wire import apply_event, error_from_dict
 from .app import APP_NAME, deploy
 from .config import DeploymentPlan, plan_deployments
 
@@ -115,19 +115,13 @@ class RayJob(JobBase):
             self._taken = True
             self._accepted.set()
             kind = event["event"]
-            if kind == "queued":
-                self.position = event["position"]
-            elif kind == "running":
-                self.state, self.position = JobState.RUNNING, None
-            elif kind == "progress":
-                self.progress = (event["done"], event["total"])
-            elif kind == "result":
+            if kind == "result":
                 self._finish(JobState.DONE, result=event["result"])
                 return
-            elif kind == "error":
+            if kind == "error":
                 self._finish(JobState.FAILED, error=error_from_dict(event["error"]))
                 return
-            self._changed.set()
+            apply_event(self, event)
         raise RuntimeError("the replica's stream ended without a result")
 
     def _finish(
@@ -282,8 +276,7 @@ class RayBackend:
         return self._tasks[name]
 
     def job(self, job_id: str) -> RayJob | None:
-        job = self._jobs.get(job_id)
-        return job if job is not None and not job.done else None
+        return self._jobs.get(job_id)  # a finished job has left _jobs (_job_finished)
 
     def status(self) -> ServiceStatus:
         """This process's jobs, and the models the replicas held at the last refresh
