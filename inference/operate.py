@@ -227,11 +227,16 @@ async def run_probes(settings: InferenceSettings, tasks: Sequence[str]) -> list[
                 why = probe.check(result)
                 verdict = "pass" if why is None else f"FAIL: {why}"
             except InferenceError as exc:
-                verdict = f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                verdict = f"error: {_first_line(exc) or type(exc).__name__}"
             except Exception as exc:  # a probe must report, never crash the table
-                verdict = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+                verdict = f"error: {type(exc).__name__}: {_first_line(exc)[:120]}"
             rows.append(Row(task, model, probe.name, verdict, time.perf_counter() - started))
     return rows
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message ("" for an empty one)."""
+    return next(iter(str(exc).splitlines()), "")
 
 
 def _model_of(service: Any, task: str, inputs: dict[str, Any]) -> str:

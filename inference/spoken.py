@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 from num2words import num2words
 
-#: ISO 639-3 codes (as MMS-TTS names its voices: mms-tts-eng) -> ISO 639-1.
-_ISO3 = {
-    "eng": "en", "fra": "fr", "deu": "de", "spa": "es", "ita": "it", "por": "pt",
-    "nld": "nl", "pol": "pl", "rus": "ru", "ukr": "uk", "ces": "cs", "dan": "da",
-    "fin": "fi", "swe": "sv", "nor": "no", "nob": "no", "tur": "tr", "ron": "ro",
-    "hun": "hu", "ind": "id", "vie": "vi", "kor": "ko", "jpn": "ja", "ara": "ar",
-    "heb": "he", "kaz": "kz", "lit": "lt", "lav": "lv", "slv": "sl", "srp": "sr",
-    "tha": "th", "tel": "te", "hin": "hi", "ben": "bn", "fas": "fa", "cat": "ca",
+from .languages import MISTAKES
+
+#: ISO 639-3 codes (as MMS-TTS names its voices: mms-tts-eng) -> ISO 639-1: the
+#: three-letter codes ``languages.MISTAKES`` already maps, and those of further voices
+#: ("kz" is num2words' code for Kazakh).
+_ISO3 = {code: lang for code, lang in MISTAKES.items() if len(code) == 3} | {
+    "nor": "no", "nob": "no", "hun": "hu", "kaz": "kz", "lit": "lt", "lav": "lv",
+    "slv": "sl", "srp": "sr", "tha": "th", "tel": "te", "ben": "bn", "cat": "ca",
 }  # fmt: skip
 
 

@@ -45,7 +45,7 @@ WINDOWS_PER_PASS = 32
 #: Context tokens a window must keep beside the question; a longer question is refused.
 MIN_CONTEXT_TOKENS = 16
 #: Model ids (or config names) of checkpoints trained with unanswerable questions.
-_SQUAD2 = re.compile(r"squad[_-]?v?2|squad_v2", re.IGNORECASE)
+_SQUAD2 = re.compile(r"squad[_-]?v?2", re.IGNORECASE)
 
 
 def trained_with_unanswerable(model_id: str, config: object) -> bool:

@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from storytelling import StoryInput, Turn, build_prompt
@@ -24,6 +25,7 @@ from storytelling.prompt import idea_prompt
 
 from ..errors import InferenceError, InvalidInput
 from ..results import Result
+from ..text import count_tokens
 from .base import (
     BatchContext,
     as_bool,
@@ -166,7 +168,10 @@ class StoryTask(GenerateTask):
         prompts = []
         for index, request in enumerate(requests):
             prompt = build_prompt(
-                request.story, _counter(lm), budget(lm, request.max_tokens), ideas=request.ideas
+                request.story,
+                partial(count_tokens, lm.tokenizer),
+                budget(lm, request.max_tokens),
+                ideas=request.ideas,
             )
             prompts.append(prompt)
             if request.ideas:
@@ -231,13 +236,6 @@ def budget(lm: LanguageModel, max_tokens: int) -> int:
     new = min(max_tokens, max(1, lm.window // 2))
     overhead = len(_encode(lm, render(lm, "", "")))
     return max(1, lm.window - new - overhead - MARGIN_TOKENS)
-
-
-def _counter(lm: LanguageModel) -> Any:
-    def count(text: str) -> int:
-        return len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    return count
 
 
 class _RowContext:

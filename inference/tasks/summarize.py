@@ -151,7 +151,7 @@ class SummarizeTask(Task[SummarizeRequest, SummarizeResult]):
                 break
             flat = [(i, text) for i, state in active for text in state.pending]
             for first in range(0, len(flat), CHUNKS_PER_GENERATE):
-                part = [(i, text) for i, text in flat[first : first + CHUNKS_PER_GENERATE]]
+                part = flat[first : first + CHUNKS_PER_GENERATE]
                 step = StepBoundary(ctx, sorted({i for i, _ in part}))
                 if step.all_cancelled():
                     continue
