@@ -22,7 +22,6 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ import torch
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
 from ..images import encode_png, slug
+from ..naming import display_name
 from ..results import Result
 from .base import (
     BatchContext,
@@ -37,7 +37,6 @@ from .base import (
     as_float,
     as_int,
     clean_text,
-    looks_like_path,
     reject_unknown,
 )
 from .imagine_family import check_negative_prompt, check_steps, family_of
@@ -298,7 +297,7 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
         self._safety[model_id] = own_checker or checker is not None
         return ImagePipeline(
             pipe=pipe,
-            name=_display_name(model_id),
+            name=display_name(model_id),
             steps=steps,
             guidance=guidance,
             width=width,
@@ -468,11 +467,6 @@ def _unet_sample_size(pipe: Any) -> int | None:
         if isinstance(size, int):
             return size
     return None
-
-
-def _display_name(model_id: str) -> str:
-    """A Hub id as is; a local directory by its name only (its path may be private)."""
-    return Path(model_id).name if looks_like_path(model_id) else model_id
 
 
 def _truncated(pipe: Any, prompt: str) -> bool:
