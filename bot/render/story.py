@@ -17,11 +17,6 @@ HEADER_COLOUR = discord.Colour.gold()
 THREAD_NAME_CHARS = 90
 
 
-def model_name(model: str) -> str:
-    """The model's name as readers see it: the last part of its id, no local path."""
-    return model.rstrip("/").rsplit("/", 1)[-1] or "the model"
-
-
 def thread_name(premise: str) -> str:
     name = " ".join(premise.split())
     if len(name) > THREAD_NAME_CHARS:
