@@ -1,5 +1,5 @@
 """How a story looks in Discord: its pinned header, its turns, its ideas, and its
-Markdown export. (The buttons are the cog's: ``cogs/story.py``.)"""
+Markdown export. (The buttons are the cog's: ``cogs/story_controls.py``.)"""
 
 from __future__ import annotations
 
