@@ -31,6 +31,11 @@ NAME = app_commands.Range[str, 1, 100]
 moderators = app_commands.checks.has_permissions(manage_guild=True)
 
 
+def command_key(typed: str) -> str:
+    """A command as typed ("/Imagine ") as ``COMMANDS`` names it ("imagine")."""
+    return typed.strip().lstrip("/").lower()
+
+
 class Config(PipelineCog):
     config = app_commands.Group(
         name="config",
@@ -64,7 +69,7 @@ class Config(PipelineCog):
         channel: discord.TextChannel | discord.Thread | None = None,
     ) -> None:
         """Turn a command on or off in this server or in one channel."""
-        command = name.strip().lstrip("/").lower()
+        command = command_key(name)
         if command not in COMMANDS:
             raise UserError(f"There is no command {name!r} to turn on or off here.")
         enabled = None if state == DEFAULT else state == "on"
@@ -82,7 +87,7 @@ class Config(PipelineCog):
     async def command_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        typed = current.strip().lstrip("/").lower()
+        typed = command_key(current)
         return choices((f"/{c}", c) for c in COMMANDS if c.startswith(typed))
 
     @config.command(name="safety")
@@ -127,7 +132,7 @@ class Config(PipelineCog):
         command: NAME | None = None,
     ) -> None:
         """Set a stricter cooldown; give neither number to go back to the bot's."""
-        name = (command or "").strip().lstrip("/").lower()
+        name = command_key(command or "")
         if name and name not in COMMANDS:
             raise UserError(f"There is no command {command!r} with a cooldown.")
         settings = self.bot.settings

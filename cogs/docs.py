@@ -23,7 +23,7 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError
 from bot.jobs import run_job
-from bot.render.base import byte_size, clip, escape, plural
+from bot.render.base import byte_size, choices, clip, escape, plural
 from inference.docs.files import SUFFIXES, check_name
 from inference.docs.library import add_document, open_library, retrieve
 from inference.tasks.qa import MAX_QUESTION_CHARS
@@ -179,11 +179,7 @@ class Docs(PipelineCog, name="Docs"):
     ) -> list[app_commands.Choice[str]]:
         documents = await self.lib.documents(str(interaction.guild_id))
         wanted = current.casefold()
-        return [
-            app_commands.Choice(name=clip(d.name, 100), value=d.name)
-            for d in documents
-            if wanted in d.name.casefold() and len(d.name) <= 100
-        ][:25]
+        return choices((d.name, d.name) for d in documents if wanted in d.name.casefold())
 
     # -- /ask ---------------------------------------------------------------------------
 
@@ -198,7 +194,7 @@ class Docs(PipelineCog, name="Docs"):
             raise UserError(
                 "This server has no documents yet: a moderator can add some with /docs add."
             )
-        await self._defer(interaction)  # embedding the question may take a moment
+        await interaction.response.defer(thinking=True)  # embedding the question takes a moment
         passages = await retrieve(
             self.bot.service, self.lib, collection, question, user=interaction.user.id
         )
@@ -220,10 +216,6 @@ class Docs(PipelineCog, name="Docs"):
         await self.lib.drop(str(guild.id))
 
     # -- helpers ------------------------------------------------------------------------
-
-    async def _defer(self, interaction: discord.Interaction) -> None:
-        if not interaction.response.is_done():
-            await interaction.response.defer(thinking=True)
 
     def _check_manager(self, interaction: discord.Interaction) -> None:
         """Let DOCS_MANAGERS (permissions or role names) change the documents."""

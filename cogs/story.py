@@ -24,7 +24,7 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError, report_error
 from bot.jobs import renderer
-from bot.render.base import EMBED_TITLE, clip
+from bot.render.base import EMBED_TITLE, choices, clip
 from bot.render.story import (
     export_filename,
     export_markdown,
@@ -64,10 +64,6 @@ MEMORY = app_commands.Range[str, 1, MAX_MEMORY_CHARS]
 NOTE = app_commands.Range[str, 1, MAX_NOTE_CHARS]
 
 
-def _choices(names: Any) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=name, value=name) for name in names]
-
-
 class Story(ModelTurns, PipelineCog):
     story = app_commands.Group(
         name="story", description="Write a story in a thread, taking turns with people and a model"
@@ -101,7 +97,11 @@ class Story(ModelTurns, PipelineCog):
         form="Prose, or a poem form (sijo: the Korean three-line form)",
         mode="together: people and the model alternate; solo: you steer; people: people only",
     )
-    @app_commands.choices(genre=_choices(GENRES), form=_choices(FORMS), mode=_choices(MODES))
+    @app_commands.choices(
+        genre=choices((g, g) for g in GENRES),
+        form=choices((f, f) for f in FORMS),
+        mode=choices((m, m) for m in MODES),
+    )
     @cooldown("story")
     async def start(
         self,

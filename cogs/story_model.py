@@ -19,7 +19,8 @@ import discord
 from bot.checks import age_restricted, blocked_phrase
 from bot.jobs import run_job
 from bot.render import Reply
-from bot.render.story import ideas_embed, model_name, turn_embed
+from bot.render.story import ideas_embed, turn_embed
+from inference.naming import display_name
 from inference.tasks.story import MAX_SUMMARY_CHARS, MAX_TURN_CHARS, MAX_TURNS, StoryResult
 from store import Conflict, Stories, StoryRecord, TurnRecord
 from storytelling import Refusal
@@ -207,7 +208,7 @@ class ModelTurns:
             )
         replaced = next((t for t in story.turns if t.seq == args["replace"]), None)
         turn = TurnRecord(
-            0, args["user"], model_name(result.model), True, text, request_id=args["request"]
+            0, args["user"], display_name(result.model), True, text, request_id=args["request"]
         )
         try:
             turn = await self.stories.add_turn(

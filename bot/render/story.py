@@ -1,5 +1,5 @@
 """How a story looks in Discord: its pinned header, its turns, its ideas, and its
-Markdown export. (The buttons are the cog's: ``cogs/story.py``.)"""
+Markdown export. (The buttons are the cog's: ``cogs/story_controls.py``.)"""
 
 from __future__ import annotations
 
@@ -15,11 +15,6 @@ MODEL_COLOUR = discord.Colour.teal()
 HEADER_COLOUR = discord.Colour.gold()
 #: A thread's name holds 100 characters.
 THREAD_NAME_CHARS = 90
-
-
-def model_name(model: str) -> str:
-    """The model's name as readers see it: the last part of its id, no local path."""
-    return model.rstrip("/").rsplit("/", 1)[-1] or "the model"
 
 
 def thread_name(premise: str) -> str:

@@ -140,7 +140,7 @@ class ShowcaseService:
         if attachment is not None:
             try:
                 data = await attachment.read()
-            except (discord.HTTPException, discord.NotFound):
+            except discord.HTTPException:  # NotFound too
                 raise UserError("The result's file can't be read any more.") from None
             await self.db.save_file(post, data)
             if post.kind == "text" and not post.excerpt:

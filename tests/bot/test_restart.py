@@ -82,6 +82,18 @@ async def stop(bot: PipelineBot, inters: list[InteractionRecord], gate: ModelGat
     gate.entered.clear()
 
 
+async def stopped_while_running(
+    start_bot: BotFactory, fake: FakeDiscord, gate: ModelGate
+) -> list[InteractionRecord]:
+    """A bot that runs one job at a time, stopped with one of ``JOBS`` running (held at
+    ``gate``) and the rest queued; their interactions."""
+    bot = await start_bot(max_batch_size=1)
+    inters = await start_jobs(fake)
+    assert await asyncio.to_thread(gate.entered.wait, 10)
+    await stop(bot, inters, gate)
+    return inters
+
+
 async def assert_each_delivered_once(
     fake: FakeDiscord, inters: list[InteractionRecord], tmp_path: Path
 ) -> None:
@@ -100,10 +112,7 @@ async def test_sigterm_with_jobs_queued_and_running_completes_each_once(
     fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate, tmp_path: Path
 ) -> None:
     with every_model_gated(gate):
-        first = await start_bot(max_batch_size=1)
-        inters = await start_jobs(fake_discord)  # one running, four queued
-        assert await asyncio.to_thread(gate.entered.wait, 10)
-        await stop(first, inters, gate)
+        inters = await stopped_while_running(start_bot, fake_discord, gate)
         assert unfinished(tmp_path) == JOBS
         for inter in inters:
             assert not inter.followups  # no error: the request continues
@@ -124,10 +133,7 @@ async def test_a_second_stop_during_the_resume_duplicates_nothing(
     fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate, tmp_path: Path
 ) -> None:
     with every_model_gated(gate):
-        first = await start_bot(max_batch_size=1)
-        inters = await start_jobs(fake_discord)
-        assert await asyncio.to_thread(gate.entered.wait, 10)
-        await stop(first, inters, gate)
+        inters = await stopped_while_running(start_bot, fake_discord, gate)
 
         second = await start_bot(max_batch_size=1)  # resumes, held again
         for inter in inters:
@@ -337,9 +343,6 @@ async def test_more_resumed_jobs_than_the_queue_holds_wait_for_room(
     fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate, tmp_path: Path
 ) -> None:
     with every_model_gated(gate):
-        first = await start_bot(max_batch_size=1)
-        inters = await start_jobs(fake_discord)
-        assert await asyncio.to_thread(gate.entered.wait, 10)
-        await stop(first, inters, gate)
+        inters = await stopped_while_running(start_bot, fake_discord, gate)
     await start_bot(max_batch_size=1, max_queue=2)  # room for two at a time
     await assert_each_delivered_once(fake_discord, inters, tmp_path)
