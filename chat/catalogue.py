@@ -19,8 +19,8 @@ from inference.tasks.classify import (
 )
 from inference.tasks.classify import MAX_CHARS as CLASSIFY_CHARS
 from inference.tasks.generate import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE
-from inference.tasks.imagine import MAX_SEED, MAX_STEPS, MIN_STEPS
 from inference.tasks.imagine import MAX_PROMPT_CHARS as IMAGE_PROMPT_CHARS
+from inference.tasks.imagine import MAX_SEED, MAX_STEPS, MIN_STEPS
 from inference.tasks.qa import MAX_QUESTION_CHARS
 from inference.tasks.translate import MAX_CHARS as TRANSLATE_CHARS
 
@@ -317,8 +317,7 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Option(
                 "seed",
-                f"0 to {MAX_SEED}; the same seed and prompt give the same image "
-                "(default: random)",
+                f"0 to {MAX_SEED}; the same seed and prompt give the same image (default: random)",
                 kind="integer",
                 min=0,
                 max=MAX_SEED,
