@@ -11,6 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from chat.catalogue import command, shortcut
+
 from .checks import cooldown
 from .errors import UserError, report_error
 
@@ -32,9 +34,10 @@ class PipelineCog(commands.Cog):
         self.bot = bot
         self._menus: list[app_commands.ContextMenu] = []
 
-    def message_menu(self, name: str, callback: MenuCallback, *, task: str) -> None:
-        """Offer ``callback`` as a message context menu called ``name``, under the
-        cooldown of the ``task`` it runs."""
+    def message_menu(self, name: str, callback: MenuCallback) -> None:
+        """Offer ``callback`` as the catalogue's message shortcut ``name`` (a context
+        menu), under the cooldown of the task it runs."""
+        task = command(shortcut(name).command).task
         menu = app_commands.ContextMenu(name=name, callback=callback)
         cooldown(task)(menu)
         self._menus.append(menu)

@@ -101,9 +101,11 @@ class Shortcut:
         return self.name.lower().replace(" ", "_")
 
 
-def _text(description: str, limit: int, *, required: bool = True, name: str = "text") -> Option:
-    return Option(name, f"{description} (up to {limit:,} characters)", required=required, min=1,
-                  max=limit)  # fmt: skip
+def _text(description: str, limit: int) -> Option:
+    """The usual required text option."""
+    return Option(
+        "text", f"{description} (up to {limit:,} characters)", required=True, min=1, max=limit
+    )
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -203,7 +205,12 @@ COMMANDS: tuple[Command, ...] = (
         "summarize",
         "Summarise a text or a document, short, medium or long.",
         (
-            _text("The text to summarise", OPTION_CHARS, required=False),
+            Option(
+                "text",
+                f"The text to summarise (up to {OPTION_CHARS:,} characters), or attach a file",
+                min=1,
+                max=OPTION_CHARS,
+            ),
             Option(
                 "file",
                 f"A .txt or .md file to summarise (up to {FILE_KIB} KiB, 50,000 characters)",
@@ -366,14 +373,21 @@ COMMANDS: tuple[Command, ...] = (
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Sentiment", "sentiment", "Judge the sentiment of a message"),
+    Shortcut("Extract entities", "ner", "Find the people, places and organisations named"),
     Shortcut("Summarize", "summarize", "Summarise a message", {"length": "medium"}),
     Shortcut("Translate to English", "translate", "Translate a message", {"target": "en"}),
     Shortcut("Speak", "speak", "Read a message aloud"),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}
+_SHORTCUTS = {shortcut.name: shortcut for shortcut in SHORTCUTS}
 
 
 def command(name: str) -> Command:
     """The catalogue's command called ``name``."""
     return _BY_NAME[name]
+
+
+def shortcut(name: str) -> Shortcut:
+    """The catalogue's message shortcut called ``name``."""
+    return _SHORTCUTS[name]

@@ -7,50 +7,35 @@ import asyncio
 import discord
 from discord import app_commands
 
+from bot.catalogue import catalogued
 from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
 from bot.render.translate import language_choices
 from inference.languages import warm_detector
-from inference.tasks.classify import (
-    DEFAULT_TEMPLATE,
-    MAX_CHARS,
-    MAX_LABEL_CHARS,
-    MAX_LABELS,
-    MAX_TEMPLATE_CHARS,
-)
 
 #: The longest text of /sentiment and /ner: the longest message Discord lets anyone post
 #: (the tasks take more).
 TEXT_CHARS = 4000
-TEXT = app_commands.Range[str, 1, TEXT_CHARS]
-CLASSIFY_TEXT = app_commands.Range[str, 1, MAX_CHARS]
 #: Room for MAX_LABELS labels of MAX_LABEL_CHARS characters and a comma and space each.
-LABELS = app_commands.Range[str, 1, MAX_LABELS * (MAX_LABEL_CHARS + 2)]
-TEMPLATE = app_commands.Range[str, 2, MAX_TEMPLATE_CHARS]
-LANGUAGE = app_commands.Range[str, 1, 100]
 
 
 class Analysis(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Sentiment", self.sentiment_menu, task="sentiment")
-        self.message_menu("Extract entities", self.ner_menu, task="ner")
+        self.message_menu("Sentiment", self.sentiment_menu)
+        self.message_menu("Extract entities", self.ner_menu)
 
     async def cog_load(self) -> None:
         await super().cog_load()
         # The language detector loads in some 50 ms: here, not inside the first request.
         await asyncio.to_thread(warm_detector)
 
-    @app_commands.command(name="sentiment")
-    @app_commands.describe(
-        text=f"The text to judge (up to {TEXT_CHARS:,} characters)",
-        language="The language of the text (ko, Spanish…); default: detected",
-    )
+    @catalogued("sentiment")
     @cooldown("sentiment")
     async def sentiment(
-        self, interaction: discord.Interaction, text: TEXT, language: LANGUAGE | None = None
+        self, interaction: discord.Interaction, text: str, language: str | None = None
     ) -> None:
         """Tell whether a text sounds positive, neutral or negative, in many languages."""
         await self._sentiment(interaction, text, language=language)
@@ -81,10 +66,9 @@ class Analysis(PipelineCog):
             render_args={"text": text},
         )
 
-    @app_commands.command(name="ner")
-    @app_commands.describe(text=f"The text to find names in (up to {TEXT_CHARS:,} characters)")
+    @catalogued("ner")
     @cooldown("ner")
-    async def ner(self, interaction: discord.Interaction, text: TEXT) -> None:
+    async def ner(self, interaction: discord.Interaction, text: str) -> None:
         """Find the people, places and organisations a text names."""
         await self._ner(interaction, text)
 
@@ -95,23 +79,15 @@ class Analysis(PipelineCog):
     async def _ner(self, interaction: discord.Interaction, text: str) -> None:
         await run_job(interaction, "ner", text=text, render_args={"text": text})
 
-    @app_commands.command(name="classify")
-    @app_commands.describe(
-        text=f"The text to sort (up to {MAX_CHARS:,} characters)",
-        labels=f"The labels to choose from, comma-separated: 1 to {MAX_LABELS}, "
-        f"up to {MAX_LABEL_CHARS} characters each",
-        multi_label="Score each label on its own, so that several can fit (default: no)",
-        template="The hypothesis, {} standing for each label, up to "
-        f'{MAX_TEMPLATE_CHARS} characters (default: "{DEFAULT_TEMPLATE}")',
-    )
+    @catalogued("classify")
     @cooldown("classify")
     async def classify(
         self,
         interaction: discord.Interaction,
-        text: CLASSIFY_TEXT,
-        labels: LABELS,
+        text: str,
+        labels: str,
         multi_label: bool = False,
-        template: TEMPLATE | None = None,
+        template: str | None = None,
     ) -> None:
         """Sort a text into labels you choose."""
         await run_job(

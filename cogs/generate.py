@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import discord
-from discord import app_commands
 
+from bot.catalogue import catalogued
 from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
@@ -25,16 +25,7 @@ from bot.showcase import with_share
 from inference import Result
 from inference.tasks.generate import (
     DEFAULT_NEW_TOKENS,
-    DEFAULT_TEMPERATURE,
-    MAX_NEW_TOKENS,
-    MAX_PROMPT_CHARS,
-    MAX_TEMPERATURE,
 )
-
-PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
-TOKENS = app_commands.Range[int, 1, MAX_NEW_TOKENS]
-TEMPERATURE = app_commands.Range[float, 0.0, MAX_TEMPERATURE]
-SEED = app_commands.Range[int, 0, 2**32 - 1]
 
 EXPIRED = (
     "⌛ This text can't be continued any more: its message no longer holds the prompt and "
@@ -43,22 +34,15 @@ EXPIRED = (
 
 
 class Generate(PipelineCog):
-    @app_commands.command(name="generate")
-    @app_commands.describe(
-        prompt=f"The start of the text (up to {MAX_PROMPT_CHARS:,} characters)",
-        max_tokens=f"Tokens to write, 1 to {MAX_NEW_TOKENS} (default {DEFAULT_NEW_TOKENS})",
-        temperature=f"0 (always the same) to {MAX_TEMPERATURE:g} (wild); default: the "
-        f"model's own, else {DEFAULT_TEMPERATURE:g}",
-        seed="0 to 4294967295: the same seed and settings write the same text (default: random)",
-    )
+    @catalogued("generate")
     @cooldown("generate")
     async def generate(
         self,
         interaction: discord.Interaction,
-        prompt: PROMPT,
-        max_tokens: TOKENS = DEFAULT_NEW_TOKENS,
-        temperature: TEMPERATURE | None = None,
-        seed: SEED | None = None,
+        prompt: str,
+        max_tokens: int = DEFAULT_NEW_TOKENS,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> None:
         """Continue a prompt with a language model."""
         await self.write(

@@ -12,6 +12,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.catalogue import catalogued
 from bot.checks import age_restricted, blocked_phrase, cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
@@ -22,19 +23,9 @@ from bot.render.imagine import render_image, request_from_embed, size_choices
 from bot.showcase import with_share
 from inference import Result
 from inference.tasks.imagine import (
-    MAX_PROMPT_CHARS,
-    MAX_SEED,
-    MAX_STEPS,
-    MIN_SIDE,
-    MIN_STEPS,
     ImagineResult,
 )
-from inference.tasks.imagine_family import TURBO_MAX_STEPS, family_of
-
-PROMPT = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
-STEPS = app_commands.Range[int, MIN_STEPS, MAX_STEPS]
-SEED = app_commands.Range[int, 0, MAX_SEED]
-SIZE = app_commands.Range[str, 1, 16]
+from inference.tasks.imagine_family import family_of
 
 #: Why a model without a safety checker makes no image here, by IMAGINE_NSFW_POLICY.
 #: What ``Imagine.policy`` says when unchecked images may be made in a channel.
@@ -49,25 +40,16 @@ UNCHECKED = {
 
 
 class Imagine(PipelineCog):
-    @app_commands.command(name="imagine")
-    @app_commands.describe(
-        prompt=f"What to draw (up to {MAX_PROMPT_CHARS} characters)",
-        negative=f"What to keep out of the image (up to {MAX_PROMPT_CHARS} characters)",
-        steps=f"Denoising steps, {MIN_STEPS} to {MAX_STEPS}, turbo models {MIN_STEPS} to "
-        f"{TURBO_MAX_STEPS} (default: the model's own)",
-        seed=f"0 to {MAX_SEED}; the same seed and prompt give the same image (default: random)",
-        size=f"Width x height like 512x768: multiples of 8, from {MIN_SIDE} to this bot's limit "
-        "(default: the model's size)",
-    )
+    @catalogued("imagine")
     @cooldown("imagine")
     async def imagine(
         self,
         interaction: discord.Interaction,
-        prompt: PROMPT,
-        negative: PROMPT | None = None,
-        steps: STEPS | None = None,
-        seed: SEED | None = None,
-        size: SIZE | None = None,
+        prompt: str,
+        negative: str | None = None,
+        steps: int | None = None,
+        seed: int | None = None,
+        size: str | None = None,
     ) -> None:
         """Make an image from a text prompt."""
         await self.make(

@@ -7,12 +7,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.catalogue import catalogued
 from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import renderer, run_job
 from bot.render import Reply
-from bot.render.base import CHOICE_CHARS
 from bot.render.speak import render_fitted, voice_choices
 from bot.showcase import with_share
 from inference import InferenceSettings, Result
@@ -21,24 +21,18 @@ from inference import InferenceSettings, Result
 #: configured value again).
 TEXT_CHARS: int = InferenceSettings.model_fields["speak_max_chars"].default
 
-TEXT = app_commands.Range[str, 1, TEXT_CHARS]
 #: A voice is picked from the autocomplete list, whose values are this long at most.
-VOICE = app_commands.Range[str, 1, CHOICE_CHARS]
 
 
 class Speak(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Speak", self.speak_menu, task="speak")
+        self.message_menu("Speak", self.speak_menu)
 
-    @app_commands.command(name="speak")
-    @app_commands.describe(
-        text=f"What to read aloud (up to {TEXT_CHARS:,} characters; long speech is cut)",
-        voice="Who reads it: pick one from the list (default: the first)",
-    )
+    @catalogued("speak")
     @cooldown("speak")
     async def speak(
-        self, interaction: discord.Interaction, text: TEXT, voice: VOICE | None = None
+        self, interaction: discord.Interaction, text: str, voice: str | None = None
     ) -> None:
         """Read a text aloud and post it as a WAV file."""
         await self._speak(interaction, text, voice)

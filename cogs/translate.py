@@ -14,6 +14,7 @@ import asyncio
 import discord
 from discord import app_commands
 
+from bot.catalogue import catalogued
 from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
@@ -24,39 +25,30 @@ from inference import InvalidInput
 from inference.languages import LANGUAGES, detect_language, language_name, resolve_language
 from inference.tasks.translate import (
     AUTO_SOURCE,
-    MAX_CHAIN,
-    MAX_CHARS,
     TranslateTask,
     asks_for_detection,
 )
 
-TEXT = app_commands.Range[str, 1, MAX_CHARS]
-LANGUAGE = app_commands.Range[str, 1, 100]
 AUTO_CHOICE = "auto (detect the language of the text)"
 
 
 class Translate(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:
         super().__init__(bot)
-        self.message_menu("Translate to English", self.translate_menu, task="translate")
+        self.message_menu("Translate to English", self.translate_menu)
 
     @property
     def task(self) -> TranslateTask:
         return self.bot.service.task("translate")  # type: ignore[return-value]
 
-    @app_commands.command(name="translate")
-    @app_commands.describe(
-        text=f"The text to translate (up to {MAX_CHARS:,} characters)",
-        target=f"Language to translate to (fr, German…), or a chain of up to {MAX_CHAIN}: fr>de>en",
-        source="The language of the text, or auto to detect it (default: English)",
-    )
+    @catalogued("translate")
     @cooldown("translate")
     async def translate(
         self,
         interaction: discord.Interaction,
-        text: TEXT,
-        target: LANGUAGE,
-        source: LANGUAGE | None = None,
+        text: str,
+        target: str,
+        source: str | None = None,
     ) -> None:
         """Translate text to another language, or through a chain such as fr>de>en."""
         note = ""
