@@ -10,11 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from chat.cooldowns import Cooldowns
+from chat.errors import OnCooldown
 from inference import Backend, InferenceService
 from inference.client import RemoteService
 from store import Store
 
-from .checks import Cooldowns
 from .errors import report_error
 from .journal import JobJournal
 from .server_config import ServerConfig
@@ -117,7 +118,17 @@ class PipelineBot(commands.Bot):
         the command is turned off here, or the user is on cooldown. Slash commands,
         menus and buttons all come through here."""
         self.server_config.check_enabled(task, interaction)
-        self.cooldowns.hit(task, interaction, self.server_config.cooldown(task, interaction))
+        try:
+            self.cooldowns.hit(
+                task,
+                interaction.user.id,
+                interaction.created_at.timestamp(),
+                server=interaction.guild_id,
+                server_limit=self.server_config.cooldown(task, interaction),
+            )
+        except OnCooldown as exc:  # a check failure, which the tree's error handler answers
+            bucket = app_commands.Cooldown(1, exc.retry_after)
+            raise app_commands.CommandOnCooldown(bucket, exc.retry_after) from None
 
     async def sync_commands(self, *, force: bool = False) -> None:
         """Sync to DEV_GUILD_ID when set (instant), else globally (can take a while); only

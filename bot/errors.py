@@ -1,55 +1,44 @@
-"""One place that turns any error of a command, button or menu into a reply.
+"""One place that turns any error of a command, button or menu into a Discord reply.
 
-Errors the user can fix (bad input, busy, cooldown, missing permission) get a
-short ephemeral message. Anything else is logged with its traceback under a short
-error id, and the user gets an apology quoting that id.
+What the message says is ``chat.errors``' (the same on every platform), plus what only
+discord.py raises (its cooldown and check failures, wrapped errors). Errors the user
+can fix get a short ephemeral message; anything else an apology with an error id.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 
 import discord
 from discord import app_commands
 
-from inference import InferenceError
-from storytelling import Refusal
+from chat import errors as chat_errors
+from chat.errors import Interrupted, UserError
 
 log = logging.getLogger(__name__)
 
 #: Set in ``interaction.extras`` once the original response holds the result.
 RESULT_SHOWN = "result_shown"
 
-
-class UserError(Exception):
-    """A problem with what the user asked for, raised by the bot side (no text in a
-    message, a file that is too big...). Its message is shown as is."""
+__all__ = ["Interrupted", "UserError", "error_message", "report_error", "user_message"]
 
 
-class Interrupted(Exception):
-    """The bot is restarting: the job stays in the journal and runs again on start. Its
-    user has been told so; nothing more to say."""
+def unwrap(error: BaseException) -> BaseException:
+    """The error a command raised, out of discord.py's wrappers."""
+    if isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)):
+        return error.__cause__ or getattr(error, "original", error)
+    return error
 
 
 def user_message(error: BaseException) -> str | None:
     """The short message for an error the user can act on; None for anything else."""
-    if isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)):
-        error = error.__cause__ or getattr(error, "original", error)
-    if isinstance(error, InferenceError) and error.user_fixable:
-        return f"⚠️ {error}"
-    if isinstance(error, InferenceError):  # a model that cannot be loaded
-        return f"😕 {error} An operator has to fix this; the other commands still work."
-    if isinstance(error, UserError):
-        return f"⚠️ {error}"
-    if isinstance(error, Refusal):  # a story's rule (whose turn it is...): said as is
-        return str(error)
+    error = unwrap(error)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"🧊 Easy there! Try again in {error.retry_after:.0f} s."
+        return chat_errors.cooldown_message(error.retry_after)
     if isinstance(error, app_commands.CheckFailure):
         return f"🔒 {error}" if str(error) else "🔒 You can't use that here."
-    return None
+    return chat_errors.user_message(error)
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
@@ -61,21 +50,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
 
 
 def error_message(error: BaseException, where: str, user_id: int) -> str:
-    """What to tell the user about ``error``; one that is not theirs to fix is logged with
-    its traceback under a short id, which the apology quotes."""
-    message = user_message(error)
-    if message is None:
-        error_id = uuid.uuid4().hex[:8]
-        original = getattr(error, "original", error)
-        log.error(
-            "error %s in %s (user %s)",
-            error_id,
-            where,
-            user_id,
-            exc_info=(type(original), original, original.__traceback__),
-        )
-        message = f"😵 Sorry, something went wrong on our side (error id `{error_id}`)."
-    return message
+    """What to tell the user about ``error`` (see ``chat.errors.error_message``)."""
+    return chat_errors.error_message(unwrap(error), where, user_id, user_message(error))
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
