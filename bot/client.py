@@ -12,12 +12,15 @@ from discord.ext import commands
 
 from chat.cooldowns import Cooldowns
 from chat.errors import OnCooldown
-from inference import Backend, InferenceService
+from chat.jobs import JobRunner
+from chat.journal import JobJournal
+from chat.settings import create_backend
+from inference import Backend
 from inference.client import RemoteService
 from store import Store
 
+from .delivery import ReplyTo, WebhookDelivery
 from .errors import report_error
-from .journal import JobJournal
 from .server_config import ServerConfig
 from .settings import BotSettings
 from .showcase import ShowcaseService
@@ -54,14 +57,6 @@ class PipelineTree(app_commands.CommandTree):
         await report_error(interaction, error)
 
 
-def create_backend(settings: BotSettings) -> Backend:
-    """The inference server at INFERENCE_URL when set, else the service in this process.
-    Cogs see the same ``Backend`` either way."""
-    if settings.inference_url:
-        return RemoteService(settings.inference_url, settings)
-    return InferenceService(settings)
-
-
 class PipelineBot(commands.Bot):
     """Slash commands in front of an inference ``Backend``.
 
@@ -82,14 +77,18 @@ class PipelineBot(commands.Bot):
         self.service: Backend = service or create_backend(self.settings)
         #: Opened in setup_hook unless given (``python -m bot`` opens it before logging in).
         self.store = store
-        self.journal = JobJournal(self)
+        self.journal = JobJournal("discord", self.settings.journal_keep_hours)
+        #: Runs every command's job; rebuilds a journaled job's reply after a restart.
+        self.runner = JobRunner(
+            self.service,
+            self.journal,
+            lambda reply_to: WebhookDelivery(self, ReplyTo.from_json(reply_to)),
+        )
         self.server_config = ServerConfig(self.settings)
         self.cooldowns = Cooldowns(self.settings)
         self.showcase = ShowcaseService(self)
         #: ``python -m bot sync``: sync the commands whatever changed, without the service.
         self.sync_only = False
-        #: Command handlers waiting on a job; shutdown lets them tell their users.
-        self.waiting: set[asyncio.Task[object]] = set()
         options.setdefault("intents", discord.Intents.default())  # no privileged intents
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -111,7 +110,7 @@ class PipelineBot(commands.Bot):
             await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)
         if not self.sync_only:
-            await self.journal.resume_all()  # after the cogs: they register the renderers
+            await self.runner.resume_all()  # after the cogs: they register the renderers
 
     def admit(self, task: str, interaction: discord.Interaction) -> None:
         """Let ``interaction`` run ``task``, or raise the check failure that says why not:
@@ -163,8 +162,8 @@ class PipelineBot(commands.Bot):
             await self.journal.suspend()
         await self.service.close()
         await self.showcase.close()
-        if self.waiting:
-            await asyncio.wait(self.waiting, timeout=5)
+        if self.runner.waiting:
+            await asyncio.wait(self.runner.waiting, timeout=5)
         await super().close()
         if self.store is not None:
             await self.store.close()

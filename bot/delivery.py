@@ -1,4 +1,4 @@
-"""Where a job's reply goes, and sending it there.
+"""Discord's ``Surface``: where a job's wait and reply are shown, and sending them there.
 
 A fresh job replies through its ``discord.Interaction``; a job resumed after a restart
 through the same interaction's webhook, rebuilt from the journal (``ReplyTo``). Both are
@@ -11,18 +11,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
+from chat.render.base import MESSAGE_CHARS, byte_size
+
+from chat.cards import Button, Reply
+from chat.surface import Sent
+from inference import Result
 
 from .errors import RESULT_SHOWN, UserError
-from .render import Reply
-from .render.base import MESSAGE_CHARS, byte_size
-
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+from .render import message_kwargs
+from .render import view as button_view
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,8 @@ TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
 #: Discord's error code for an expired or unknown interaction token.
 INVALID_WEBHOOK_TOKEN = 50027
-#: What a user sees of a job that was picked up again after a restart.
-RESUMED = "🔁 Resumed after a restart."
+#: A job whose token has less than this left when the bot starts goes to the channel.
+RESUME_MIN_LEFT_S = 60.0
 
 
 @dataclass
@@ -51,14 +54,9 @@ class ReplyTo:
     ephemeral: bool = False
     #: The original response, once the interaction was deferred.
     message_id: int | None = None
-    #: How the job's wait is named ("image", "summary"...) and the renderer's arguments.
-    what: str = "request"
-    render: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(
-        cls, interaction: discord.Interaction, *, ephemeral: bool, what: str, render: dict[str, Any]
-    ) -> ReplyTo:
+    def of(cls, interaction: discord.Interaction, *, ephemeral: bool) -> ReplyTo:
         return cls(
             application_id=interaction.application_id,
             token=interaction.token,
@@ -68,8 +66,6 @@ class ReplyTo:
             created_at=interaction.created_at.timestamp(),
             filesize_limit=interaction.filesize_limit,
             ephemeral=ephemeral,
-            what=what,
-            render=render,
         )
 
     @classmethod
@@ -78,7 +74,7 @@ class ReplyTo:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "expires_at": self.expires_at}
 
     @property
     def expires_at(self) -> float:
@@ -86,14 +82,24 @@ class ReplyTo:
 
 
 class Delivery:
-    """The original response of one interaction, its followups, and its channel."""
+    """The original response of one interaction, its followups, and its channel: the
+    ``chat.surface.Surface`` of a Discord request."""
 
-    user_id: int
+    platform = "discord"
+    target: ReplyTo
     ephemeral: bool
     filesize_limit: int
     created_at: datetime
     #: Known to be dead (an old job): go straight to the channel.
     token_dead = False
+
+    @property
+    def user(self) -> int:
+        return self.target.user_id
+
+    @property
+    def user_id(self) -> int:
+        return self.target.user_id
 
     async def edit(self, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -121,14 +127,66 @@ class Delivery:
         """Not known to have expired (worth trying to tidy up with)."""
         return not self.token_dead and discord.utils.utcnow() - self.created_at < TOKEN_LIFETIME
 
+    # -- chat.surface.Surface ------------------------------------------------------------
+
+    @property
+    def can_edit(self) -> bool:
+        return self.token_fresh
+
+    @property
+    def deliverable(self) -> bool:
+        """Once the token is dead, only a public reply with a channel can still go out."""
+        return not self.token_dead or not (self.ephemeral or self.target.channel_id is None)
+
+    def reply_to(self) -> dict[str, Any]:
+        return self.target.to_json()
+
+    async def acknowledge(self) -> None:
+        """Nothing to show: a resumed job's placeholder exists already."""
+
+    async def show_wait(self, text: str, buttons: list[Button] | None) -> None:
+        kwargs: dict[str, Any] = {"content": text}
+        if buttons is not None:
+            kwargs["view"] = button_view(buttons) if buttons else None  # None removes them
+        await self.edit(**kwargs)
+
+    async def render(self, task: str, result: Result, args: dict[str, Any]) -> Reply:
+        from .jobs import render_for  # the cogs' renderers are registered there
+
+        return await render_for(task, result, args, self.filesize_limit)
+
+    async def deliver(
+        self, reply: Reply, *, note: str = "", skip: int = 0, sent: Sent | None = None
+    ) -> None:
+        await send_reply(self, reply, note=note, skip=skip, sent=sent)
+
+    async def tell(self, message: str) -> None:
+        with contextlib.suppress(discord.HTTPException):
+            await self.delete()
+        await self.follow(content=message, ephemeral=True)
+
 
 class InteractionDelivery(Delivery):
     def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
         self.interaction = interaction
-        self.user_id = interaction.user.id
+        self.target = ReplyTo.of(interaction, ephemeral=ephemeral)
         self.ephemeral = ephemeral
         self.filesize_limit = interaction.filesize_limit
         self.created_at = interaction.created_at
+
+    async def acknowledge(self) -> None:
+        """Defer ("thinking…") unless the command already answered (a file being read),
+        and note the original response's id: a resumed job edits it by id."""
+        response = None
+        if not self.interaction.response.is_done():
+            response = await self.interaction.response.defer(
+                thinking=True, ephemeral=self.ephemeral
+            )
+        message_id = response.message_id if response is not None else None
+        if message_id is None:
+            with contextlib.suppress(discord.HTTPException):
+                message_id = (await self.interaction.original_response()).id
+        self.target.message_id = message_id
 
     async def edit(self, **kwargs: Any) -> None:
         await self.interaction.edit_original_response(**kwargs)
@@ -154,12 +212,14 @@ class WebhookDelivery(Delivery):
 
     def __init__(self, client: discord.Client, reply_to: ReplyTo) -> None:
         self.client = client
-        self.reply_to = reply_to
-        self.user_id = reply_to.user_id
+        self.target = reply_to
         self.ephemeral = reply_to.ephemeral
         self.filesize_limit = reply_to.filesize_limit
         self.created_at = datetime.fromtimestamp(reply_to.created_at, timezone.utc)
-        self.token_dead = reply_to.message_id is None  # never acknowledged: the token died
+        # never acknowledged, or too little time left to wait for a result: the channel
+        self.token_dead = (
+            reply_to.message_id is None or reply_to.expires_at - time.time() < RESUME_MIN_LEFT_S
+        )
         # what interaction.followup is: the application's webhook with the bot's state
         self.webhook = discord.Webhook.from_state(
             {"id": reply_to.application_id, "type": 3, "token": reply_to.token},  # type: ignore[typeddict-item]
@@ -167,22 +227,22 @@ class WebhookDelivery(Delivery):
         )
 
     async def edit(self, **kwargs: Any) -> None:
-        assert self.reply_to.message_id is not None
-        await self.webhook.edit_message(self.reply_to.message_id, **kwargs)
+        assert self.target.message_id is not None
+        await self.webhook.edit_message(self.target.message_id, **kwargs)
 
     async def follow(self, *, ephemeral: bool | None = None, **kwargs: Any) -> None:
         hidden = self.ephemeral if ephemeral is None else ephemeral
         await self.webhook.send(**kwargs, ephemeral=hidden, wait=True)
 
     async def delete(self) -> None:
-        if self.reply_to.message_id is not None:
-            await self.webhook.delete_message(self.reply_to.message_id)
+        if self.target.message_id is not None:
+            await self.webhook.delete_message(self.target.message_id)
 
     def channel(self) -> discord.abc.Messageable | None:
-        if self.reply_to.channel_id is None:
+        if self.target.channel_id is None:
             return None
         return self.client.get_partial_messageable(
-            self.reply_to.channel_id, guild_id=self.reply_to.guild_id
+            self.target.channel_id, guild_id=self.target.guild_id
         )
 
 
@@ -192,7 +252,7 @@ async def send_reply(
     *,
     note: str = "",
     skip: int = 0,
-    sent: Callable[[int], Awaitable[None]] | None = None,
+    sent: Sent | None = None,
 ) -> None:
     """Put ``reply`` in place of the deferred response (plus followups for long replies).
 
@@ -219,14 +279,14 @@ async def send_reply(
     try:
         first, *rest = reply.messages
         # editing the original again (after a restart) shows the same reply: no duplicate
-        await delivery.edit(**first.kwargs(), attachments=first.discord_files())
+        await delivery.edit(**message_kwargs(first, edit=True))
         delivery.shown()
         if sent is not None:
             await sent(1)
         for number, message in enumerate(rest, start=2):
             if number <= skip:
                 continue
-            await delivery.follow(**message.kwargs(), files=message.discord_files())
+            await delivery.follow(**message_kwargs(message))
             if sent is not None:
                 await sent(number)
     except discord.HTTPException as exc:
@@ -240,7 +300,7 @@ async def send_to_channel(
     reply: Reply,
     *,
     skip: int = 0,
-    sent: Callable[[int], Awaitable[None]] | None = None,
+    sent: Sent | None = None,
 ) -> None:
     """Post ``reply`` as channel messages that mention (and ping) only the requester.
     Where there is no channel to post to, or the bot may not, the result is dropped with
@@ -263,11 +323,7 @@ async def send_to_channel(
             if number <= skip:
                 continue
             await channel.send(
-                content=message.content,
-                embeds=message.embeds,
-                files=message.discord_files(),
-                view=message.view or discord.utils.MISSING,
-                allowed_mentions=discord.AllowedMentions.none(),
+                **message_kwargs(message), allowed_mentions=discord.AllowedMentions.none()
             )
             if sent is not None:
                 await sent(number)

@@ -14,7 +14,7 @@ import discord
 import pytest
 
 from bot.client import PipelineBot
-from bot.delivery import RESUMED
+from chat.jobs import RESUMED
 from store import Store
 from store.documents_sqlite import SqliteLibrary
 from tests.bot.conftest import BotFactory, ModelGate, engine, final_message

@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from bot.client import PipelineBot
-from bot.delivery import RESUMED
-from bot.journal import RESTARTING
+from chat.jobs import RESUMED
+from chat.journal import RESTARTING
 from store import DB_FILE
 from tests.bot.conftest import BotFactory, ModelGate, final_message, tiny_model_settings
 from tests.fakediscord import FakeDiscord, InteractionRecord
@@ -124,7 +124,7 @@ async def test_sigterm_with_jobs_queued_and_running_completes_each_once(
     # a later restart has nothing left to resume: still one result each
     await second.close()
     third = await start_bot()
-    assert not await third.journal.resume_all()
+    assert not await third.runner.resume_all()
     for inter in inters:
         assert len(result_writes(inter)) == 1
 

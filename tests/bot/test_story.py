@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bot.client import PipelineBot
-from bot.delivery import RESUMED
-from bot.journal import RESTARTING
+from chat.jobs import RESUMED
+from chat.journal import RESTARTING
 from store import DB_FILE
 from tests.bot.conftest import BotFactory, ModelGate
 from tests.bot.test_restart import every_model_gated, unfinished
