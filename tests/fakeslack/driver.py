@@ -190,7 +190,7 @@ def _find_element(
     blocks: list[dict[str, Any]], action_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     for block in blocks:
-        candidates = list(block.get("elements") or []) + [block.get("accessory") or {}]
+        candidates = [*(block.get("elements") or []), block.get("accessory") or {}]
         for element in candidates:
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 return block, element

@@ -28,8 +28,8 @@ from aiohttp import web
 
 from .driver import Driver
 from .models import (
-    Channel,
     ChangeNotifier,
+    Channel,
     Edit,
     Ephemeral,
     FakeClock,

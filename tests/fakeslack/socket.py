@@ -75,6 +75,11 @@ class SocketHub:
     def live(self) -> list[Connection]:
         return [c for c in self.connections if c.live]
 
+    @property
+    def open(self) -> list[Connection]:
+        """The connections not closed (silently cut ones included)."""
+        return [c for c in self.connections if not (c.closed or c.ws.closed)]
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
         if ticket not in self._tickets:  # each URL connects once, as Slack's
@@ -131,9 +136,10 @@ class SocketHub:
     ) -> dict[str, Any]:
         """Send an envelope; return the ack's payload (``{}`` for a bare ack).
 
-        Waits up to 5 s for a live connection first. A missing ack after 3 s is recorded in
+        It goes to the newest open connection (up to 5 s waiting for one): a silently cut
+        one loses it, as a dead link does. A missing ack after 3 s is recorded in
         ``fake.violations`` and raises :class:`AckTimeout`."""
-        conn = await self.fake.wait_for(lambda: (self.live or [None])[-1], timeout=5.0)
+        conn = await self.fake.wait_for(lambda: (self.open or [None])[-1], timeout=5.0)
         envelope = Envelope(new_id("E").lower(), type_, payload, asyncio.get_running_loop().time())
         body: dict[str, Any] = {"envelope_id": envelope.id, "payload": payload, "type": type_}
         body["accepts_response_payload"] = accepts_response_payload
@@ -143,7 +149,8 @@ class SocketHub:
         self._pending[envelope.id] = future
         self.envelopes.append(envelope)
         try:
-            await conn.ws.send_json(body)
+            if not conn.cut:
+                await conn.ws.send_json(body)
             envelope.ack = await asyncio.wait_for(future, self.ack_deadline)
         except asyncio.TimeoutError:
             self.fake.violations.append(

@@ -120,11 +120,8 @@ class WebApi:
             raise SlackError("not_authed")
         expected = self.fake.app_token if kind == "app" else self.fake.bot_token
         if token != expected:
-            raise SlackError(
-                "invalid_auth"
-                if kind == "bot" or token.startswith("xapp-")
-                else "not_allowed_token_type"
-            )
+            known = token in (self.fake.app_token, self.fake.bot_token)
+            raise SlackError("not_allowed_token_type" if known else "invalid_auth")
         if scope and kind == "bot" and scope not in self.fake.bot_scopes:
             raise SlackError("missing_scope", f"needed: {scope}")
 
@@ -157,7 +154,7 @@ class WebApi:
             self.fake.violations.append(f"a message pings {ping!r}")
         return text, blocks
 
-    def _channel_for_write(self, args: Args):  # noqa: ANN202 -- Channel
+    def _channel_for_write(self, args: Args):
         channel = self.fake.channels.get(str(args["channel"]))
         if channel is None:
             raise SlackError("channel_not_found")
