@@ -45,9 +45,6 @@ class Driver:
     def _channel_ref(self: FakeSlack, channel: str) -> dict[str, Any]:
         return {"id": channel, "name": self.channels[channel].name}
 
-    def _response_url(self: FakeSlack) -> str:
-        return f"{self.base_url}/response_url/{int(time.time() * 1000)}"
-
     async def slash_command(
         self: FakeSlack, command: str, text: str = "", *, user: str = DEFAULT_USER,
         channel: str = DEFAULT_CHANNEL,
@@ -65,10 +62,12 @@ class Driver:
             "text": text,
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
-            "response_url": self._response_url(),
+            "response_url": self.responses.new_url(channel, user),
             "trigger_id": self.new_trigger(user),
         }
-        return await self.socket.deliver("slash_commands", payload, True)
+        ack = await self.socket.deliver("slash_commands", payload, True)
+        self.responses.slash_ack(channel, user, ack)
+        return ack
 
     async def message_shortcut(
         self: FakeSlack, callback_id: str, message_ts: str, *, user: str = DEFAULT_USER,
@@ -83,7 +82,7 @@ class Driver:
             "channel": self._channel_ref(channel),
             "message_ts": message.ts,
             "message": message.payload(),
-            "response_url": self._response_url(),
+            "response_url": self.responses.new_url(channel, user, message.ts),
         }
         return await self.socket.deliver("interactive", payload, False)
 
@@ -119,7 +118,7 @@ class Driver:
             "channel": self._channel_ref(channel),
             "message": message.payload(),
             "state": {"values": {}},
-            "response_url": self._response_url(),
+            "response_url": self.responses.new_url(channel, user, ts),
             "actions": [action],
         }
         return await self.socket.deliver("interactive", payload, False)
@@ -155,6 +154,7 @@ class Driver:
             "response_urls": [],
         }
         ack = await self.socket.deliver("interactive", payload, True)
+        self.responses.view_ack(view.view.get("blocks") or [], ack)
         if ack.get("response_action") not in ("errors", "update", "push"):
             view.closed = True
         return ack

@@ -41,6 +41,7 @@ from .models import (
     View,
     new_id,
 )
+from .responses import Responses
 from .socket import SocketHub
 from .webapi import WebApi
 
@@ -95,6 +96,7 @@ class FakeSlack(Driver):
         self._ts = itertools.count(1)
         self.api = WebApi(self)
         self.socket = SocketHub(self)
+        self.responses = Responses(self)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -106,6 +108,7 @@ class FakeSlack(Driver):
         app.router.add_get("/api/{method}", self.api.handle)
         app.router.add_post("/upload/{file_id}", self.api.upload)
         app.router.add_get("/link/", self.socket.handle)
+        app.router.add_post("/response_url/{key}", self.responses.handle)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -94,6 +94,13 @@ def tiny_app(fake: FakeSlack, seen: list[dict[str, Any]]) -> AsyncApp:
     async def usage(ack: Any) -> None:
         await ack("Usage: /usage text")
 
+    @app.command("/respond")
+    async def respond_cmd(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        for i in range(int(command["text"] or 1)):
+            await respond(f"private {i}")
+        await respond(text="public", response_type="in_channel")
+
     @app.command("/slow")
     async def slow(ack: Any) -> None:
         await asyncio.sleep(1)
@@ -109,9 +116,10 @@ def tiny_app(fake: FakeSlack, seen: list[dict[str, Any]]) -> AsyncApp:
         seen.append(body)
 
     @app.action("regenerate")
-    async def regenerate(ack: Any, body: dict[str, Any]) -> None:
+    async def regenerate(ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         seen.append(body)
+        await respond(text="regenerated", replace_original=True)
 
     @app.shortcut("sentiment")
     async def sentiment(ack: Any, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
@@ -162,9 +170,23 @@ async def test_slash_command_post_update_and_upload(running: Any) -> None:
     assert reply.files == upload
 
 
-async def test_ack_with_text_comes_back(running: Any) -> None:
+async def test_ack_with_text_comes_back_and_shows_to_the_user(running: Any) -> None:
     fake, _, _ = running
     assert await fake.slash_command("/usage", "") == {"text": "Usage: /usage text"}
+    assert [e.text for e in fake.ephemerals_for(USER)] == ["Usage: /usage text"]
+    assert fake.messages(CHANNEL) == []
+
+
+async def test_response_url_takes_five_posts(running: Any) -> None:
+    fake, _, _ = running
+    await fake.slash_command("/respond", "1")
+    public = await fake.wait_for(lambda: fake.messages(CHANNEL))
+    assert public[0].text == "public"
+    assert [e.text for e in fake.ephemerals_for(USER)] == ["private 0"]
+    await fake.slash_command("/respond", "5")  # the sixth post is refused
+    refused = await fake.wait_for(lambda: fake.take_violations())
+    assert refused == ["response_url: used_url: more than 5 posts"]
+    assert len(fake.ephemerals_for(USER)) == 6
 
 
 async def test_click_builds_block_actions_from_the_stored_message(running: Any) -> None:
@@ -179,6 +201,10 @@ async def test_click_builds_block_actions_from_the_stored_message(running: Any) 
     assert (
         body["container"]["message_ts"] == ts and body["message"]["blocks"][1]["type"] == "actions"
     )
+    message = await fake.wait_for(
+        lambda: fake.message(CHANNEL, ts).text == "regenerated" and fake.message(CHANNEL, ts)
+    )
+    assert message.edits[-1].text == "hi"  # respond(replace_original=True) edited it
     with pytest.raises(LookupError):
         await fake.click(CHANNEL, ts, "no-such-button")
 
@@ -295,6 +321,11 @@ async def test_trigger_ids_expire_after_3_s_and_are_single_use(fake_slack: FakeS
     )
     assert updated["view"]["callback_id"] == "v2"
     assert len(fake_slack.take_violations()) == 2
+    # a view_submission ack must name input blocks in its errors
+    fake_slack.responses.view_ack(
+        MODAL["blocks"], {"response_action": "errors", "errors": {"x": "y"}}
+    )
+    assert "invalid_errors" in fake_slack.take_violations()[0]
 
 
 async def test_chat_update_rate_limit(fake_slack: FakeSlack) -> None:

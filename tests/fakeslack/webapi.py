@@ -149,10 +149,15 @@ class WebApi:
             raise SlackError("no_text", "one of text, blocks or attachments is required")
         text = check_text(args.get("text") or "")
         blocks = check_blocks(args["blocks"]) if args.get("blocks") is not None else []
-        link_names = _flag(args.get("link_names")) or args.get("parse") == "full"
+        self.record_pings(
+            text, blocks, _flag(args.get("link_names")) or args.get("parse") == "full"
+        )
+        return text, blocks
+
+    def record_pings(self, text: str, blocks: list[dict[str, Any]], link_names: bool) -> None:
+        """Slack delivers @channel/@here/@everyone/group pings; we must never send one."""
         for ping in mass_mentions(text, blocks, link_names):
             self.fake.violations.append(f"a message pings {ping!r}")
-        return text, blocks
 
     def _channel_for_write(self, args: Args):
         channel = self.fake.channels.get(str(args["channel"]))
