@@ -40,6 +40,24 @@ def _text_of(obj: Any) -> str:
     return obj.get("text", "") if isinstance(obj, dict) else ""
 
 
+def unknown_keys(raw: Any, parsed: Any, path: str) -> list[str]:
+    """Keys of ``raw`` that slack_sdk's model dropped: fields Slack does not know."""
+    if isinstance(raw, dict) and isinstance(parsed, dict):
+        found = [f"{path}.{k}" for k in raw if k not in parsed]
+        for k in raw.keys() & parsed.keys():
+            found += unknown_keys(raw[k], parsed[k], f"{path}.{k}")
+        return found
+    if isinstance(raw, list) and isinstance(parsed, list):
+        if len(raw) != len(parsed):
+            return [f"{path} (an item slack_sdk does not know)"]
+        return [
+            k
+            for i, (a, b) in enumerate(zip(raw, parsed, strict=True))
+            for k in unknown_keys(a, b, f"{path}[{i}]")
+        ]
+    return []
+
+
 def _check_element(element: dict[str, Any], where: str) -> None:
     action_id = element.get("action_id")
     if isinstance(action_id, str) and len(action_id) > MAX_ID:
@@ -86,8 +104,11 @@ def check_blocks(blocks: Any, limit: int = MAX_MESSAGE_BLOCKS) -> list[dict[str,
             if block is None:
                 raise _invalid(f"{where}: unknown block type {raw.get('type')!r}")
             block.validate_json()
+            unknown = unknown_keys(raw, block.to_dict(), where)
         except (SlackObjectFormationError, KeyError, TypeError, ValueError) as e:
             raise _invalid(f"{where}: {e}") from e
+        if unknown:
+            raise _invalid(f"unsupported properties: {', '.join(unknown)}")
         _check_extra_limits(raw, where)
         block_id = raw.get("block_id")
         if block_id in seen_ids:
@@ -112,9 +133,13 @@ def check_view(view: Any) -> dict[str, Any]:
     if view.get("type") != "modal":
         raise SlackError("invalid_arguments", "view.type must be 'modal'")
     try:
-        View(**view).validate_json()
+        parsed = View(**view)
+        parsed.validate_json()
     except (SlackObjectFormationError, TypeError, ValueError) as e:
         raise SlackError("invalid_arguments", f"view: {e}") from e
+    unknown = [k for k in view if k not in parsed.to_dict() and k != "blocks"]
+    if unknown:
+        raise SlackError("invalid_arguments", f"view: unsupported properties {unknown}")
     for key in ("title", "submit", "close"):
         if len(_text_of(view.get(key))) > MAX_VIEW_TITLE:
             raise SlackError("invalid_arguments", f"view.{key} is over {MAX_VIEW_TITLE} characters")
