@@ -147,12 +147,13 @@ class Channel:
     messages: list[Message] = field(default_factory=list)
 
     def info(self) -> dict[str, Any]:
+        is_im = self.id.startswith("D")  # a direct message with the bot
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": not self.is_private,
-            "is_group": self.is_private,
-            "is_im": False,
+            "is_channel": not (self.is_private or is_im),
+            "is_group": self.is_private and not is_im,
+            "is_im": is_im,
             "is_private": self.is_private,
             "is_archived": False,
             "is_member": self.is_member,

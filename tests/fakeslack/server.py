@@ -175,7 +175,18 @@ class FakeSlack(Driver):
     def record_rate_limited(self, method: str, retry_after: int) -> None:
         self.rate_limited.append(RateLimited(method, self.clock.now(), retry_after))
 
-    # -- queries for tests ----------------------------------------------------------------
+    # -- set-up and queries for tests -----------------------------------------------------
+
+    def add_user(self, user_id: str, name: str) -> User:
+        self.users[user_id] = User(user_id, name)
+        return self.users[user_id]
+
+    def add_channel(
+        self, channel_id: str, name: str, *, is_private: bool = False, is_member: bool = True
+    ) -> Channel:
+        """A channel (``D...`` ids are direct messages); ``is_member``: the bot is in it."""
+        self.channels[channel_id] = Channel(channel_id, name, is_private, is_member)
+        return self.channels[channel_id]
 
     def messages(self, channel: str) -> list[Message]:
         """The channel's live messages (thread replies included), oldest first."""

@@ -139,7 +139,12 @@ class SocketHub:
         It goes to the newest open connection (up to 5 s waiting for one): a silently cut
         one loses it, as a dead link does. A missing ack after 3 s is recorded in
         ``fake.violations`` and raises :class:`AckTimeout`."""
-        conn = await self.fake.wait_for(lambda: (self.open or [None])[-1], timeout=5.0)
+        try:
+            conn = await self.fake.wait_for(lambda: (self.open or [None])[-1], timeout=5.0)
+        except TimeoutError:
+            raise AssertionError(
+                "no Socket Mode connection to deliver to (is the app running?)"
+            ) from None
         envelope = Envelope(new_id("E").lower(), type_, payload, asyncio.get_running_loop().time())
         body: dict[str, Any] = {"envelope_id": envelope.id, "payload": payload, "type": type_}
         body["accepts_response_payload"] = accepts_response_payload
