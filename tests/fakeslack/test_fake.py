@@ -101,6 +101,10 @@ def tiny_app(fake: FakeSlack, seen: list[dict[str, Any]]) -> AsyncApp:
             await respond(f"private {i}")
         await respond(text="public", response_type="in_channel")
 
+    @app.event("app_mention")
+    async def mention(event: dict[str, Any]) -> None:
+        seen.append(event)
+
     @app.command("/slow")
     async def slow(ack: Any) -> None:
         await asyncio.sleep(1)
@@ -285,6 +289,10 @@ async def test_refusals_are_answered_and_recorded(fake_slack: FakeSlack) -> None
     assert (
         await refused(client.views_open, trigger_id="made-up", view=MODAL) == "invalid_trigger_id"
     )
+    fake_slack.add_channel("C0SECRET01", "secret", is_private=True, is_member=False)
+    assert (
+        await refused(client.chat_postMessage, channel="C0SECRET01", text="x") == "not_in_channel"
+    )
     bad = client_for(fake_slack)
     bad.token = "xoxb-wrong"
     assert await refused(bad.auth_test) == "invalid_auth"
@@ -374,3 +382,12 @@ async def test_the_client_reconnects(running: Any, how: str) -> None:
     await fake.wait_for(lambda: [c for c in fake.socket.live if c is not first], timeout=10)
     assert fake.socket.opened_urls == 2
     assert await fake.slash_command("/usage", "") == {"text": "Usage: /usage text"}
+
+
+async def test_events_api_envelope(running: Any) -> None:
+    fake, seen, _ = running
+    event = {"type": "app_mention", "user": USER, "text": "<@U0FAKEBOT1> hi", "ts": "1.000001",
+             "channel": CHANNEL, "event_ts": "1.000001"}  # fmt: skip
+    assert await fake.event(event) == {}
+    assert (await fake.wait_for(lambda: seen))[0]["text"] == "<@U0FAKEBOT1> hi"
+    assert fake.socket.envelopes[-1].type == "events_api"
