@@ -34,7 +34,8 @@ class Connection:
     id: int
     ws: web.WebSocketResponse
     request: web.Request
-    cut: bool = False  # silently dead: no pongs, nothing delivered or read
+    cut: bool = False  # silently dead: nothing delivered or read
+    answer_pings: bool = False  # ... yet still answering pings (a zombie)
     closed: bool = False
     received: list[dict[str, Any]] = field(default_factory=list)
 
@@ -94,11 +95,9 @@ class SocketHub:
         self.fake.notifier.notify()
         try:
             async for msg in ws:
-                if conn.cut:
-                    continue
-                if msg.type == WSMsgType.PING:
+                if msg.type == WSMsgType.PING and (conn.answer_pings or not conn.cut):
                     await ws.pong(msg.data)
-                elif msg.type == WSMsgType.TEXT:
+                elif msg.type == WSMsgType.TEXT and not conn.cut:
                     self._on_text(conn, msg.data)
         finally:
             conn.closed = True
@@ -177,9 +176,13 @@ class SocketHub:
             {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
         )
 
-    def cut(self) -> None:
-        """Make the newest live connection silently dead: no pongs, no envelopes, no acks."""
-        self.live[-1].cut = True
+    def cut(self, *, answer_pings: bool = False) -> None:
+        """Make the newest live connection silently dead: envelopes and acks are lost.
+
+        By default it stops answering pings too, which the client's heartbeat notices;
+        with ``answer_pings=True`` it is a zombie that only an app-level watchdog catches."""
+        conn = self.live[-1]
+        conn.cut, conn.answer_pings = True, answer_pings
 
     def drop(self) -> None:
         """Abort the newest live connection's TCP connection, with no close frame."""

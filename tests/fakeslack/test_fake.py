@@ -172,6 +172,10 @@ async def test_slash_command_post_update_and_upload(running: Any) -> None:
     )
     (reply,) = fake.thread(CHANNEL, placeholder.ts)
     assert reply.files == upload
+    # a reply's ts names its parent's thread, as in Slack
+    client = client_for(fake)
+    await client.chat_postMessage(channel=CHANNEL, thread_ts=reply.ts, text="more")
+    assert [m.text for m in fake.thread(CHANNEL, placeholder.ts)] == ["", "more"]
 
 
 async def test_ack_with_text_comes_back_and_shows_to_the_user(running: Any) -> None:
@@ -364,12 +368,17 @@ async def test_rate_limit_retry_handler_waits_for_retry_after(fake_slack: FakeSl
     assert len(fake_slack.take_rate_limited()) == 1
 
 
-@pytest.mark.parametrize("how", ["disconnect", "cut", "drop"])
+@pytest.mark.parametrize("how", ["disconnect", "cut", "drop", "zombie"])
 async def test_the_client_reconnects(running: Any, how: str) -> None:
-    fake, _, _ = running
+    fake, _, handler = running
     first = fake.socket.live[-1]
     if how == "disconnect":
         await fake.socket.send_disconnect()
+    elif how == "zombie":  # pongs go on: the SDK never notices; only a watchdog would
+        fake.socket.cut(answer_pings=True)
+        await asyncio.sleep(2.5)
+        assert fake.socket.opened_urls == 1
+        await handler.client.connect_to_new_endpoint(force=True)  # what a watchdog does
     elif how == "cut":
         fake.socket.cut()  # no pongs: aiohttp's heartbeat notices after a ping interval
         fake.socket.ack_deadline = 0.5

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .models import Ephemeral, Message, SlackError, UploadedFile, View, new_id
+from .models import Channel, Ephemeral, Message, SlackError, UploadedFile, View, new_id
 from .validation import check_blocks, check_text, check_view, mass_mentions
 
 if TYPE_CHECKING:
@@ -159,13 +159,23 @@ class WebApi:
         for ping in mass_mentions(text, blocks, link_names):
             self.fake.violations.append(f"a message pings {ping!r}")
 
-    def _channel_for_write(self, args: Args):
+    def _channel_for_write(self, args: Args) -> Channel:
         channel = self.fake.channels.get(str(args["channel"]))
         if channel is None:
             raise SlackError("channel_not_found")
         if not channel.is_member:
             raise SlackError("not_in_channel")
         return channel
+
+    @staticmethod
+    def _thread(channel: Channel, thread_ts: Any) -> str | None:
+        """The parent ts a reply goes under (a reply's ts names its parent's thread)."""
+        if not thread_ts:
+            return None
+        parent = channel.message(str(thread_ts))
+        if parent is None:
+            raise SlackError("thread_not_found", f"no message {thread_ts} in {channel.id}")
+        return parent.thread_ts or parent.ts
 
     # -- methods --------------------------------------------------------------------------
 
@@ -188,9 +198,7 @@ class WebApi:
         _required(args, "channel")
         channel = self._channel_for_write(args)
         text, blocks = self._content(args)
-        thread_ts = args.get("thread_ts") or None
-        if thread_ts and channel.message(str(thread_ts)) is None:
-            raise SlackError("thread_not_found", f"no message {thread_ts} in {channel.id}")
+        thread_ts = self._thread(channel, args.get("thread_ts"))
         message = Message(
             channel.id, self.fake.new_ts(), text, blocks, self.fake.bot_user.id,
             bot_id=self.fake.bot_id, thread_ts=thread_ts,
@@ -220,7 +228,7 @@ class WebApi:
             raise SlackError("user_not_found")
         text, blocks = self._content(args)
         ts = self.fake.new_ts()
-        thread_ts = args.get("thread_ts") or None
+        thread_ts = self._thread(channel, args.get("thread_ts"))
         self.fake.ephemerals.append(
             Ephemeral(channel.id, str(args["user"]), ts, text, blocks, thread_ts)
         )
@@ -274,14 +282,12 @@ class WebApi:
         items = args["files"]
         if not isinstance(items, list) or not items:
             raise SlackError("invalid_arguments", "files must be a non-empty JSON array")
-        channel = (
-            self._channel_for_write({"channel": args["channel_id"]})
-            if args.get("channel_id")
-            else None
-        )
-        thread_ts = args.get("thread_ts") or None
-        if thread_ts and (channel is None or channel.message(str(thread_ts)) is None):
-            raise SlackError("invalid_arguments", "thread_ts does not name a message of channel_id")
+        # one channel: channel_id, or the first of "channels" (a comma-separated list)
+        target = args.get("channel_id") or str(args.get("channels") or "").split(",")[0]
+        channel = self._channel_for_write({"channel": target}) if target else None
+        if args.get("thread_ts") and channel is None:
+            raise SlackError("invalid_arguments", "thread_ts needs channel_id")
+        thread_ts = self._thread(channel, args.get("thread_ts")) if channel else None
         done = []
         for item in items:
             f = self.fake.pending_files.get(str(item.get("id")))
