@@ -16,7 +16,7 @@ from .models import (
     View,
 )
 from .server import FakeSlack
-from .socket import AckTimeout, Envelope
+from .socketmode import AckTimeout, Envelope
 
 __all__ = [
     "AckTimeout",

@@ -42,7 +42,7 @@ from .models import (
     new_id,
 )
 from .responses import Responses
-from .socket import SocketHub
+from .socketmode import SocketHub
 from .webapi import WebApi
 
 T = TypeVar("T")

@@ -263,28 +263,29 @@ async def test_refusals_are_answered_and_recorded(fake_slack: FakeSlack) -> None
 
     section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
     assert (
-        await refused(client.chat_postMessage, channel=CHANNEL, blocks=[section])
+        await refused(client.chat_postMessage, channel=CHANNEL, text="x", blocks=[section])
         == "invalid_blocks"
     )
     ok = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
     assert (
-        await refused(client.chat_postMessage, channel=CHANNEL, blocks=[ok] * 51)
+        await refused(client.chat_postMessage, channel=CHANNEL, text="x", blocks=[ok] * 51)
         == "invalid_blocks"
     )
     long_value = button_message("x")
     long_value[1]["elements"][0]["value"] = "v" * 2001
     assert (
-        await refused(client.chat_postMessage, channel=CHANNEL, blocks=long_value)
+        await refused(client.chat_postMessage, channel=CHANNEL, text="x", blocks=long_value)
         == "invalid_blocks"
     )
     assert (
-        await refused(client.chat_postMessage, channel=CHANNEL, blocks=[{"type": "nope"}])
+        await refused(client.chat_postMessage, channel=CHANNEL, text="x", blocks=[{"type": "nope"}])
         == "invalid_blocks"
     )
     assert (
         await refused(client.chat_postMessage, channel=CHANNEL, text="x" * 40_001) == "msg_too_long"
     )
-    assert await refused(client.chat_postMessage, channel=CHANNEL) == "no_text"
+    with pytest.warns(UserWarning, match="top-level `text`"):  # slack_sdk warns as well
+        assert await refused(client.chat_postMessage, channel=CHANNEL) == "no_text"
     assert await refused(client.chat_postMessage, channel="C0NOPE", text="x") == "channel_not_found"
     assert (
         await refused(client.chat_update, channel=CHANNEL, ts="1.000001", text="x")
