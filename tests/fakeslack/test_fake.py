@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -294,6 +295,10 @@ async def test_refusals_are_answered_and_recorded(fake_slack: FakeSlack) -> None
     assert (
         await refused(client.views_open, trigger_id="made-up", view=MODAL) == "invalid_trigger_id"
     )
+    files = json.dumps(["not-an-object"])
+    malformed = await refused(client.api_call, api_method="files.completeUploadExternal",
+                              params={"files": files})  # fmt: skip
+    assert malformed == "invalid_arguments"
     fake_slack.add_channel("C0SECRET01", "secret", is_private=True, is_member=False)
     assert (
         await refused(client.chat_postMessage, channel="C0SECRET01", text="x") == "not_in_channel"

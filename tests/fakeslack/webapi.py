@@ -76,6 +76,8 @@ class WebApi:
             result = await handler(args)
         except SlackError as e:
             return self._refuse(name, args, e)
+        except (AttributeError, KeyError, TypeError, ValueError) as e:  # malformed arguments
+            return self._refuse(name, args, SlackError("invalid_arguments", repr(e)))
         self.fake.notifier.notify()
         return web.json_response({"ok": True, **result})
 
