@@ -36,7 +36,12 @@ MODAL = {
             "block_id": "steps",
             "optional": True,
             "label": {"type": "plain_text", "text": "Steps"},
-            "element": {"type": "number_input", "is_decimal_allowed": False, "action_id": "steps"},
+            "element": {
+                "type": "number_input",
+                "is_decimal_allowed": False,
+                "action_id": "steps",
+                "initial_value": "4",
+            },
         },
     ],
 }
@@ -235,10 +240,11 @@ async def test_modal_open_and_submit(running: Any) -> None:
     errors = await fake.submit_view(view.id, {"prompt": "a cat", "steps": "0"})
     assert errors == {"response_action": "errors", "errors": {"steps": "at least 1"}}
     assert not view.closed
-    assert await fake.submit_view(view.id, {"prompt": "a cat", "steps": "4"}) == {}
+    assert await fake.submit_view(view.id, {"prompt": "a cat"}) == {}
     assert view.closed
     state = seen[-1]["view"]["state"]["values"]
     assert state["prompt"]["prompt"] == {"type": "plain_text_input", "value": "a cat"}
+    assert state["steps"]["steps"] == {"type": "number_input", "value": "4"}  # the initial one
     assert seen[-1]["view"]["private_metadata"] == "C0CHAN0001"
     with pytest.raises(ValueError, match="closed"):
         await fake.submit_view(view.id, {"prompt": "again"})
@@ -340,16 +346,21 @@ async def test_trigger_ids_expire_after_3_s_and_are_single_use(fake_slack: FakeS
     assert updated["view"]["callback_id"] == "v2"
     assert len(fake_slack.take_violations()) == 2
     # a view_submission ack must name input blocks in its errors
-    fake_slack.responses.view_ack(
-        MODAL["blocks"], {"response_action": "errors", "errors": {"x": "y"}}
-    )
+    view = fake_slack.views[opened["view"]["id"]]
+    fake_slack.responses.view_ack(view, {"response_action": "errors", "errors": {"x": "y"}})
     assert "invalid_errors" in fake_slack.take_violations()[0]
+    fake_slack.responses.view_ack(
+        view, {"response_action": "update", "view": MODAL | {"callback_id": "v3"}}
+    )
+    assert view.view["callback_id"] == "v3" and not view.closed
+    fake_slack.responses.view_ack(view, {})
+    assert view.closed
 
 
 async def test_chat_update_rate_limit(fake_slack: FakeSlack) -> None:
     fake_slack.rate_limits["chat.update"] = (5, 2.0)
     client = client_for(fake_slack)
-    ts = (await client.chat_postMessage(channel=CHANNEL, text="0"))["ts"]
+    ts = (await client.chat_postMessage(channel="#general", text="0"))["ts"]  # by name too
     for i in range(5):
         await client.chat_update(channel=CHANNEL, ts=ts, text=str(i))
     # by default slack_sdk does not retry a 429: it raises SlackApiError

@@ -162,7 +162,7 @@ class WebApi:
             self.fake.violations.append(f"a message pings {ping!r}")
 
     def _channel_for_write(self, args: Args) -> Channel:
-        channel = self.fake.channels.get(str(args["channel"]))
+        channel = self.fake.find_channel(str(args["channel"]))
         if channel is None:
             raise SlackError("channel_not_found")
         if not channel.is_member:
