@@ -344,7 +344,13 @@ async def test_trigger_ids_expire_after_3_s_and_are_single_use(fake_slack: FakeS
         view_id=opened["view"]["id"], view=MODAL | {"callback_id": "v2"}
     )
     assert updated["view"]["callback_id"] == "v2"
-    assert len(fake_slack.take_violations()) == 2
+    with_external = MODAL | {"external_id": "job-7"}
+    with pytest.raises(SlackApiError, match="not_found"):  # no view has that external_id yet
+        await client.views_update(external_id="job-7", view=with_external)
+    await client.views_update(view_id=opened["view"]["id"], view=with_external)
+    by_external = await client.views_update(external_id="job-7", view=with_external)
+    assert by_external["view"]["id"] == opened["view"]["id"]
+    assert len(fake_slack.take_violations()) == 3
     # a view_submission ack must name input blocks in its errors
     view = fake_slack.views[opened["view"]["id"]]
     fake_slack.responses.view_ack(view, {"response_action": "errors", "errors": {"x": "y"}})

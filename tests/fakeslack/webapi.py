@@ -258,7 +258,11 @@ class WebApi:
         _required(args, "view")
         if not args.get("view_id") and not args.get("external_id"):
             raise SlackError("invalid_arguments", "view_id or external_id is required")
-        view = self.fake.views.get(str(args.get("view_id")))
+        view = self.fake.views.get(str(args.get("view_id"))) or next(
+            (v for v in self.fake.views.values()
+             if args.get("external_id") and v.view.get("external_id") == args["external_id"]),
+            None,
+        )  # fmt: skip
         if view is None or view.closed:
             raise SlackError("not_found")
         if args.get("hash") and args["hash"] != view.hash:
