@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from ..cog import CogButton
 from chat.cards import Reply
 
+from ..cog import CogButton
 
 if TYPE_CHECKING:
     from store import Post

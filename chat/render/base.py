@@ -29,6 +29,7 @@ EMBED_TOTAL = 6000
 MAX_CHOICES = 25
 CHOICE_CHARS = 100
 
+
 @functools.singledispatch
 def render(result: Result) -> Reply:
     """The reply for ``result``; every result type registers its own renderer."""
