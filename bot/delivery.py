@@ -17,14 +17,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import discord
-from chat.render.base import MESSAGE_CHARS, byte_size
 
 from chat.cards import Button, Reply
+from chat.render.base import MESSAGE_CHARS, byte_size
 from chat.surface import Sent
 from inference import Result
 
 from .errors import RESULT_SHOWN, UserError
-from .render import message_kwargs
+from .render import message_kwargs, render_for
 from .render import view as button_view
 
 log = logging.getLogger(__name__)
@@ -151,8 +151,6 @@ class Delivery:
         await self.edit(**kwargs)
 
     async def render(self, task: str, result: Result, args: dict[str, Any]) -> Reply:
-        from .jobs import render_for  # the cogs' renderers are registered there
-
         return await render_for(task, result, args, self.filesize_limit)
 
     async def deliver(

@@ -17,10 +17,11 @@ from bot.checks import age_restricted, blocked_phrase, cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
-from bot.jobs import renderer, run_job
-from bot.render import Reply
-from bot.render.imagine import render_image, request_from_embed, size_choices
+from bot.jobs import run_job
+from bot.render import app_choices, cards_of, renderer
 from bot.showcase import with_share
+from chat.cards import Button, Reply
+from chat.render.imagine import render_image, request_from_card, size_choices
 from inference import Result
 from inference.tasks.imagine import (
     ImagineResult,
@@ -61,7 +62,9 @@ class Imagine(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         settings = self.bot.settings
-        return size_choices(current, family_of(settings.imagine_model, settings).max_side)
+        return app_choices(
+            size_choices(current, family_of(settings.imagine_model, settings).max_side)
+        )
 
     async def make(self, interaction: discord.Interaction, **inputs: Any) -> None:
         """Check the prompt and the channel, then run the job with a Cancel button and
@@ -71,13 +74,13 @@ class Imagine(PipelineCog):
             raise UserError(f"Prompts with “{phrase}” are not allowed here.")
         await self.check_safety(interaction, inputs)
 
-        waiting = discord.ui.View(timeout=None)
+        waiting: list[Button] = []  # the Cancel button, once the job has an id
         await run_job(
             interaction,
             "imagine",
             what="image",
-            waiting_view=waiting,
-            on_submit=lambda job: waiting.add_item(CancelButton(job.id)),
+            waiting_buttons=waiting,
+            on_submit=lambda job: waiting.append(CancelButton(job.id).as_button()),
             # An inference server's checker is known only from its results: the renderer
             # withholds an unchecked image where this channel's policy forbids one.
             render_args={"policy": self.policy(interaction)},
@@ -115,7 +118,8 @@ class Imagine(PipelineCog):
     async def regenerate(self, interaction: discord.Interaction) -> None:
         """The request of the image the button sits on again, with a new seed."""
         message = interaction.message
-        request = request_from_embed(message.embeds[0]) if message and message.embeds else None
+        cards = cards_of(message) if message else []
+        request = request_from_card(cards[0]) if cards else None
         if request is None:
             raise UserError("The settings of this image cannot be read; use /imagine instead.")
         self.bot.admit("imagine", interaction)
@@ -185,8 +189,8 @@ async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -
     policy = args.get("policy", UNCHECKED_ALLOWED)
     if not result.safety_checker and policy != UNCHECKED_ALLOWED:
         raise UserError(UNCHECKED[policy])
-    view = discord.ui.View(timeout=None).add_item(RegenerateButton())
-    reply = await render_image(result, max_bytes=max_bytes, view=view)
+    buttons = [RegenerateButton().as_button()]
+    reply = await render_image(result, max_bytes=max_bytes, buttons=buttons)
     return with_share(reply) if reply.messages[-1].files else reply
 
 
