@@ -108,6 +108,11 @@ def _text(description: str, limit: int) -> Option:
     )
 
 
+def _seed(description: str) -> Option:
+    """A random seed's option, for repeatable results."""
+    return Option("seed", f"{description} (default: random)", kind="integer", min=0, max=MAX_SEED)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "sentiment",
@@ -281,14 +286,7 @@ COMMANDS: tuple[Command, ...] = (
                 min=0.0,
                 max=MAX_TEMPERATURE,
             ),
-            Option(
-                "seed",
-                f"0 to {MAX_SEED}: the same seed and settings write the same text "
-                "(default: random)",
-                kind="integer",
-                min=0,
-                max=MAX_SEED,
-            ),
+            _seed(f"0 to {MAX_SEED}: the same seed and settings write the same text"),
         ),
         text="prompt",
         usage="/generate [max_tokens:120] [temperature:0.7] [seed:42] prompt",
@@ -322,13 +320,7 @@ COMMANDS: tuple[Command, ...] = (
                 min=MIN_STEPS,
                 max=MAX_STEPS,
             ),
-            Option(
-                "seed",
-                f"0 to {MAX_SEED}; the same seed and prompt give the same image (default: random)",
-                kind="integer",
-                min=0,
-                max=MAX_SEED,
-            ),
+            _seed(f"0 to {MAX_SEED}; the same seed and prompt give the same image"),
             Option(
                 "size",
                 "Width x height like 512x768: multiples of 8, from 64 to this bot's limit "
