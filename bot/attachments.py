@@ -6,8 +6,9 @@ from pathlib import PurePath
 
 import discord
 
+from chat.render.base import byte_size
+
 from .errors import UserError
-from .render.base import byte_size
 
 #: The largest text file read from an attachment (bytes); the tasks bound the text again.
 MAX_TEXT_FILE_BYTES = 512 * 1024

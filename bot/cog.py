@@ -11,6 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from chat.cards import Button
+
 from .checks import cooldown
 from .errors import UserError, report_error
 
@@ -66,6 +68,18 @@ class CogButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
             discord.ui.Button(
                 label=self.label, emoji=self.emoji, style=self.style, custom_id=custom_id
             )
+        )
+
+    def as_button(self) -> Button:
+        """This button as a renderer puts it on a message: a click on it comes back here
+        by its ``custom_id``."""
+        style = self.item.style.name
+        assert style in ("primary", "secondary", "success", "danger"), style
+        return Button(
+            action=self.custom_id,
+            label=self.item.label or "",
+            emoji=str(self.item.emoji or ""),
+            style=style,
         )
 
     @classmethod

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from chat.cards import Reply
+from chat.render.base import MESSAGE_CHARS, byte_size
+
 from .errors import RESULT_SHOWN, UserError
-from .render import Reply
-from .render.base import MESSAGE_CHARS, byte_size
+from .render import message_kwargs
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -219,14 +221,14 @@ async def send_reply(
     try:
         first, *rest = reply.messages
         # editing the original again (after a restart) shows the same reply: no duplicate
-        await delivery.edit(**first.kwargs(), attachments=first.discord_files())
+        await delivery.edit(**message_kwargs(first, edit=True))
         delivery.shown()
         if sent is not None:
             await sent(1)
         for number, message in enumerate(rest, start=2):
             if number <= skip:
                 continue
-            await delivery.follow(**message.kwargs(), files=message.discord_files())
+            await delivery.follow(**message_kwargs(message))
             if sent is not None:
                 await sent(number)
     except discord.HTTPException as exc:
@@ -263,11 +265,7 @@ async def send_to_channel(
             if number <= skip:
                 continue
             await channel.send(
-                content=message.content,
-                embeds=message.embeds,
-                files=message.discord_files(),
-                view=message.view or discord.utils.MISSING,
-                allowed_mentions=discord.AllowedMentions.none(),
+                **message_kwargs(message), allowed_mentions=discord.AllowedMentions.none()
             )
             if sent is not None:
                 await sent(number)

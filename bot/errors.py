@@ -14,6 +14,7 @@ import uuid
 import discord
 from discord import app_commands
 
+from chat.errors import UserError
 from inference import InferenceError
 from storytelling import Refusal
 
@@ -21,11 +22,6 @@ log = logging.getLogger(__name__)
 
 #: Set in ``interaction.extras`` once the original response holds the result.
 RESULT_SHOWN = "result_shown"
-
-
-class UserError(Exception):
-    """A problem with what the user asked for, raised by the bot side (no text in a
-    message, a file that is too big...). Its message is shown as is."""
 
 
 class Interrupted(Exception):

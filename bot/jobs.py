@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from chat.cards import Message, Reply
+from chat.render import describe_wait, render
 from inference import InferenceError, JobHandle, Result
 
 from .delivery import TOKEN_SAFE_AGE, Delivery, InteractionDelivery, send_reply, send_to_channel
 from .errors import Interrupted
-from .render import Message, Reply, describe_wait, render
 
 if TYPE_CHECKING:
     from store import JournalEntry
@@ -146,8 +147,8 @@ async def follow_job(
         reply = await render_for(
             entry.task, result, entry.reply_to.get("render", {}), delivery.filesize_limit
         )
-        if waiting_view is not None and reply.messages[0].view is None:
-            reply.messages[0].view = discord.ui.View()  # the waiting buttons go with the wait
+        if waiting_view is not None and reply.messages[0].buttons is None:
+            reply.messages[0].buttons = []  # the waiting buttons go with the wait
         await send_reply(
             delivery,
             reply,

@@ -1,7 +1,7 @@
 """What a reply is made of, on any platform: messages of text, cards, files and buttons.
 
 The renderers (``chat.render``) build these from inference results; each platform turns
-them into its own format: Discord embeds and views (``bot.render.discord``), Slack
+them into its own format: Discord embeds and views (``bot.render``), Slack
 Block Kit (``slackapp.blocks``). Text is markdown as Discord writes it (``**bold**``,
 ``-# small print``); Slack's renderer translates it.
 """

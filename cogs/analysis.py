@@ -11,7 +11,8 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-from bot.render.translate import language_choices
+from bot.render import app_choices
+from chat.render.translate import language_choices
 from inference.languages import warm_detector
 from inference.tasks.classify import (
     DEFAULT_TEMPLATE,
@@ -59,7 +60,7 @@ class Analysis(PipelineCog):
     async def sentiment_languages(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return language_choices(current)
+        return app_choices(language_choices(current))
 
     async def sentiment_menu(
         self, interaction: discord.Interaction, message: discord.Message

@@ -15,9 +15,11 @@ from discord import app_commands
 from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError
-from bot.render.base import COLOUR, choices
-from bot.render.translate import language_choices
+from bot.render import app_choices
 from bot.server_config import COMMANDS, ServerConfig
+from chat.cards import COLOUR
+from chat.render.base import MAX_CHOICES, choices
+from chat.render.translate import language_choices
 from inference import InvalidInput
 from inference.languages import LANGUAGES, describe, resolve_language
 
@@ -88,7 +90,7 @@ class Config(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         typed = command_key(current)
-        return choices((f"/{c}", c) for c in COMMANDS if c.startswith(typed))
+        return app_choices(choices((f"/{c}", c) for c in COMMANDS if c.startswith(typed)))
 
     @config.command(name="safety")
     @app_commands.describe(policy="Where /imagine may draw with a model that has no safety filter")
@@ -115,7 +117,9 @@ class Config(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         options = [*self.rules.allowed_policies(), DEFAULT]
-        return choices((p, p) for p in options if p.startswith(current.strip().lower()))
+        return app_choices(
+            choices((p, p) for p in options if p.startswith(current.strip().lower()))
+        )
 
     @config.command(name="cooldown")
     @app_commands.describe(
@@ -184,8 +188,8 @@ class Config(PipelineCog):
     ) -> list[app_commands.Choice[str]]:
         found = language_choices(current)
         if DEFAULT.startswith(current.strip().lower()):
-            found = [app_commands.Choice(name=DEFAULT, value=DEFAULT), *found][:25]
-        return found
+            found = [(DEFAULT, DEFAULT), *found][:MAX_CHOICES]
+        return app_choices(found)
 
     @config.command(name="showcase")
     @app_commands.describe(

@@ -23,7 +23,8 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError
 from bot.jobs import run_job
-from bot.render.base import byte_size, choices, clip, escape, plural
+from bot.render import app_choices
+from chat.render.base import byte_size, choices, clip, escape, plural
 from inference.docs.files import SUFFIXES, check_name
 from inference.docs.library import add_document, open_library, retrieve
 from inference.tasks.qa import MAX_QUESTION_CHARS
@@ -179,7 +180,9 @@ class Docs(PipelineCog, name="Docs"):
     ) -> list[app_commands.Choice[str]]:
         documents = await self.lib.documents(str(interaction.guild_id))
         wanted = current.casefold()
-        return choices((d.name, d.name) for d in documents if wanted in d.name.casefold())
+        return app_choices(
+            choices((d.name, d.name) for d in documents if wanted in d.name.casefold())
+        )
 
     # -- /ask ---------------------------------------------------------------------------
 

@@ -19,9 +19,11 @@ from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import send_ephemeral
 from bot.jobs import renderer, run_job
-from bot.render import Reply, render
-from bot.render.generate import story_from_embeds
+from bot.render import cards_of
 from bot.showcase import with_share
+from chat.cards import Reply
+from chat.render import render
+from chat.render.generate import story_from_cards
 from inference import Result
 from inference.tasks.generate import (
     DEFAULT_NEW_TOKENS,
@@ -78,7 +80,7 @@ class Generate(PipelineCog):
     async def continue_story(self, interaction: discord.Interaction) -> None:
         """The next part of the story the button sits on, with a new seed."""
         message = interaction.message
-        story = story_from_embeds(message.embeds) if message is not None else None
+        story = story_from_cards(cards_of(message)) if message is not None else None
         if story is None:
             await send_ephemeral(interaction, EXPIRED)
             return
@@ -111,8 +113,8 @@ Generate.buttons = (ContinueButton,)
 
 @renderer("generate")
 def render_part(result: Result, args: dict[str, Any], max_bytes: int) -> Reply:
-    view = discord.ui.View(timeout=None).add_item(ContinueButton())
-    return with_share(render(result, max_tokens=args["max_tokens"], view=view))
+    buttons = [ContinueButton().as_button()]
+    return with_share(render(result, max_tokens=args["max_tokens"], buttons=buttons))
 
 
 async def setup(bot: PipelineBot) -> None:

@@ -17,9 +17,10 @@ from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
 from bot.jobs import renderer, run_job
-from bot.render import Reply
-from bot.render.imagine import render_image, request_from_embed, size_choices
+from bot.render import app_choices, card_from_embed
 from bot.showcase import with_share
+from chat.cards import Reply
+from chat.render.imagine import render_image, request_from_card, size_choices
 from inference import Result
 from inference.tasks.imagine import (
     MAX_PROMPT_CHARS,
@@ -79,7 +80,9 @@ class Imagine(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         settings = self.bot.settings
-        return size_choices(current, family_of(settings.imagine_model, settings).max_side)
+        return app_choices(
+            size_choices(current, family_of(settings.imagine_model, settings).max_side)
+        )
 
     async def make(self, interaction: discord.Interaction, **inputs: Any) -> None:
         """Check the prompt and the channel, then run the job with a Cancel button and
@@ -133,7 +136,8 @@ class Imagine(PipelineCog):
     async def regenerate(self, interaction: discord.Interaction) -> None:
         """The request of the image the button sits on again, with a new seed."""
         message = interaction.message
-        request = request_from_embed(message.embeds[0]) if message and message.embeds else None
+        embeds = message.embeds if message else []
+        request = request_from_card(card_from_embed(embeds[0])) if embeds else None
         if request is None:
             raise UserError("The settings of this image cannot be read; use /imagine instead.")
         self.bot.admit("imagine", interaction)
@@ -203,8 +207,8 @@ async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -
     policy = args.get("policy", UNCHECKED_ALLOWED)
     if not result.safety_checker and policy != UNCHECKED_ALLOWED:
         raise UserError(UNCHECKED[policy])
-    view = discord.ui.View(timeout=None).add_item(RegenerateButton())
-    reply = await render_image(result, max_bytes=max_bytes, view=view)
+    buttons = [RegenerateButton().as_button()]
+    reply = await render_image(result, max_bytes=max_bytes, buttons=buttons)
     return with_share(reply) if reply.messages[-1].files else reply
 
 

@@ -7,7 +7,8 @@ from discord import app_commands
 
 from bot.client import PipelineBot
 from bot.cog import PipelineCog
-from bot.render import help_embed, status_embed
+from bot.render import embed, help_embed
+from chat.render import status_card
 
 
 class Meta(PipelineCog):
@@ -21,7 +22,7 @@ class Meta(PipelineCog):
     async def status(self, interaction: discord.Interaction) -> None:
         """Show the device, the loaded models, the queues and the uptime."""
         await interaction.response.send_message(
-            embed=status_embed(self.bot.service.status()), ephemeral=True
+            embed=embed(status_card(self.bot.service.status())), ephemeral=True
         )
 
 

@@ -11,10 +11,11 @@ from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import renderer, run_job
-from bot.render import Reply
-from bot.render.base import CHOICE_CHARS
-from bot.render.speak import render_fitted, voice_choices
+from bot.render import app_choices
 from bot.showcase import with_share
+from chat.cards import Reply
+from chat.render.base import CHOICE_CHARS
+from chat.render.speak import render_fitted, voice_choices
 from inference import InferenceSettings, Result
 
 #: The longest text the option takes: SPEAK_MAX_CHARS's default (the task checks the
@@ -48,7 +49,7 @@ class Speak(PipelineCog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Answered from memory: voices() reads the settings (and, once, a local config).
-        return voice_choices(self.bot.service.task("speak").voices(), current)
+        return app_choices(voice_choices(self.bot.service.task("speak").voices(), current))
 
     async def speak_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Read a message aloud."""

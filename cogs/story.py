@@ -24,15 +24,16 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError, report_error
 from bot.jobs import renderer
-from bot.render.base import EMBED_TITLE, choices, clip
-from bot.render.story import (
+from bot.render import app_choices, embed, view
+from bot.showcase import ShareButton
+from chat.render.base import EMBED_TITLE, choices, clip
+from chat.render.story import (
     export_filename,
     export_markdown,
-    header_embed,
+    header_card,
     thread_name,
-    turn_embed,
+    turn_card,
 )
-from bot.showcase import ShareButton
 from cogs.story_controls import (
     BUTTONS,
     TURN_MODAL,
@@ -98,9 +99,9 @@ class Story(ModelTurns, PipelineCog):
         mode="together: people and the model alternate; solo: you steer; people: people only",
     )
     @app_commands.choices(
-        genre=choices((g, g) for g in GENRES),
-        form=choices((f, f) for f in FORMS),
-        mode=choices((m, m) for m in MODES),
+        genre=app_choices(choices((g, g) for g in GENRES)),
+        form=app_choices(choices((f, f) for f in FORMS)),
+        mode=app_choices(choices((m, m) for m in MODES)),
     )
     @cooldown("story")
     async def start(
@@ -144,7 +145,7 @@ class Story(ModelTurns, PipelineCog):
                 safe=not age_restricted(channel),
             )
         )
-        header = await thread.send(embed=header_embed(story), view=controls(story))
+        header = await thread.send(embed=embed(header_card(story)), view=view(controls(story)))
         story.header_message_id = str(header.id)
         await self.stories.update(story.id, header_message_id=story.header_message_id)
         try:
@@ -249,7 +250,7 @@ class Story(ModelTurns, PipelineCog):
             raise Refusal("⌛ Another turn came first: the story moved on.") from None
         story.turns.append(turn)
         response = await interaction.response.send_message(
-            embed=turn_embed(story, turn, len(story.turns)), view=controls(story)
+            embed=embed(turn_card(story, turn, len(story.turns))), view=view(controls(story))
         )
         if response.message_id is not None:
             await self.stories.set_message(story.id, turn.seq, response.message_id)
@@ -376,7 +377,7 @@ class Story(ModelTurns, PipelineCog):
             return
         message = self.thread(story).get_partial_message(int(story.header_message_id))
         try:
-            await message.edit(embed=header_embed(story))
+            await message.edit(embed=embed(header_card(story)))
         except discord.HTTPException as exc:
             log.info("story %s: could not update its header: %s", story.id, exc)
 

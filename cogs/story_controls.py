@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.cog import CogButton
+from chat.cards import Button
 from inference.tasks.story import MAX_TURN_CHARS
 from store import StoryRecord
 
@@ -25,16 +26,13 @@ ID = r"(?P<story_id>[0-9a-f]{12})"
 TURN_MODAL = re.compile(rf"story:turn:{ID}")
 
 
-def controls(story: StoryRecord) -> discord.ui.View:
+def controls(story: StoryRecord) -> list[Button]:
     """The buttons under a story's header and each of its turns."""
-    view = discord.ui.View(timeout=None)
     buttons: list[type[StoryButton]] = [WriteButton]
     if story.mode != "people":
         buttons += [ContinueButton, RetryButton]
     buttons += [UndoButton, IdeasButton, EndButton]
-    for button in buttons:
-        view.add_item(button(story.id))
-    return view
+    return [button(story.id).as_button() for button in buttons]
 
 
 class TurnModal(discord.ui.Modal):

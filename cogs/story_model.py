@@ -18,8 +18,8 @@ import discord
 
 from bot.checks import age_restricted, blocked_phrase
 from bot.jobs import run_job
-from bot.render import Reply
-from bot.render.story import ideas_embed, turn_embed
+from chat.cards import Reply
+from chat.render.story import ideas_card, turn_card
 from inference.naming import display_name
 from inference.tasks.story import MAX_SUMMARY_CHARS, MAX_TURN_CHARS, MAX_TURNS, StoryResult
 from store import Conflict, Stories, StoryRecord, TurnRecord
@@ -194,10 +194,10 @@ class ModelTurns:
         if args["ideas"]:
             if not result.ideas:
                 return Reply.one(content="💭 No ideas came this time: press **Ideas** again.")
-            view = discord.ui.View(timeout=None)
-            for n, idea in enumerate(result.ideas):
-                view.add_item(IdeaButton(story.id, n, idea))
-            return Reply.one(embeds=[ideas_embed(result.ideas)], view=view)
+            buttons = [
+                IdeaButton(story.id, n, idea).as_button() for n, idea in enumerate(result.ideas)
+            ]
+            return Reply.one(cards=[ideas_card(result.ideas)], buttons=buttons)
         text = result.text.strip()[:MAX_TURN_CHARS]
         if not text:
             return Reply.one(content="🤖 The model had nothing to add: press **Continue** again.")
@@ -222,4 +222,4 @@ class ModelTurns:
         if replaced is not None and replaced.message_id:
             await self.delete_message(story, replaced.message_id)
         story.turns = [t for t in story.turns if t.seq <= args["after"]] + [turn]
-        return Reply.one(embeds=[turn_embed(story, turn, len(story.turns))], view=controls(story))
+        return Reply.one(cards=[turn_card(story, turn, len(story.turns))], buttons=controls(story))

@@ -19,7 +19,9 @@ from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.errors import UserError
 from bot.jobs import run_job
-from bot.render.translate import language_choices
+from bot.render import app_choices
+from chat.render.base import MAX_CHOICES
+from chat.render.translate import language_choices
 from inference import InvalidInput
 from inference.languages import LANGUAGES, detect_language, language_name, resolve_language
 from inference.tasks.translate import (
@@ -72,8 +74,10 @@ class Translate(PipelineCog):
         # the language the last step of the chain starts from
         *before, _ = current.split(">")
         start = self.code(before[-1] if before else interaction.namespace.source or "en")
-        return language_choices(
-            current, lambda code: start is None or self.reachable(start, code), chain=True
+        return app_choices(
+            language_choices(
+                current, lambda code: start is None or self.reachable(start, code), chain=True
+            )
         )
 
     @translate.autocomplete("source")
@@ -84,8 +88,8 @@ class Translate(PipelineCog):
         found = language_choices(current, lambda code: first is None or self.reachable(code, first))
         typed = current.strip().casefold()
         if AUTO_SOURCE.startswith(typed) or (typed and "detect".startswith(typed)):
-            found = [app_commands.Choice(name=AUTO_CHOICE, value=AUTO_SOURCE), *found][:25]
-        return found
+            found = [(AUTO_CHOICE, AUTO_SOURCE), *found][:MAX_CHOICES]
+        return app_choices(found)
 
     async def translate_menu(
         self, interaction: discord.Interaction, message: discord.Message

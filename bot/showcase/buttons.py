@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from chat.cards import Reply
+
 from ..cog import CogButton
-from ..render import Reply
 
 if TYPE_CHECKING:
     from store import Post
@@ -87,7 +88,5 @@ def with_share(reply: Reply) -> Reply:
     """``reply`` with a Share button on its last message (beside any buttons it has).
     Renderers of shareable results call it: /imagine, /speak, /generate, /story export."""
     last = reply.messages[-1]
-    if last.view is None:
-        last.view = discord.ui.View(timeout=None)
-    last.view.add_item(ShareButton())
+    last.buttons = [*(last.buttons or []), ShareButton().as_button()]
     return reply

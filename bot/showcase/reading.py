@@ -11,9 +11,12 @@ from pathlib import PurePath
 
 import discord
 
-from ..render.base import clip
-from ..render.generate import story_from_embeds
-from ..render.imagine import SEED, SIZE, STEPS, unescape_prompt
+from chat.cards import Card
+from chat.render.base import clip
+from chat.render.generate import story_from_cards
+from chat.render.imagine import SEED, SIZE, STEPS, unescape_prompt
+
+from ..render import cards_of
 
 #: How much of a text result the showcase keeps (the jump link leads to the rest).
 EXCERPT_CHARS = 1500
@@ -41,7 +44,7 @@ def read_result(message: discord.Message) -> SharedResult | None:
     if attachment is not None:
         kind = _FILE_KINDS[PurePath(attachment.filename).suffix.lower()]
         reader = {"image": _image, "audio": _speech, "text": _text_file}[kind]
-        found = reader(message.embeds)
+        found = reader(cards_of(message))
         if found is None:
             return None
         found.attachment = attachment
@@ -49,31 +52,31 @@ def read_result(message: discord.Message) -> SharedResult | None:
     return _story(message)
 
 
-def _image(embeds: list[discord.Embed]) -> SharedResult | None:
-    if not embeds or not embeds[0].description:
+def _image(cards: list[Card]) -> SharedResult | None:
+    if not cards or not cards[0].description:
         return None
-    embed = embeds[0]
-    fields = {f.name: (f.value or "").strip("`") for f in embed.fields}
+    card = cards[0]
+    fields = {f.name: (f.value or "").strip("`") for f in card.fields}
     details = {name: fields[name] for name in (SEED, STEPS, SIZE) if fields.get(name)}
-    model = (embed.footer.text or "").split(" · ")[0]
+    model = (card.footer or "").split(" · ")[0]
     if model:
         details["Model"] = model
-    return SharedResult("image", clip(unescape_prompt(embed.description), PROMPT_CHARS), details)
+    return SharedResult("image", clip(unescape_prompt(card.description), PROMPT_CHARS), details)
 
 
-def _speech(embeds: list[discord.Embed]) -> SharedResult | None:
-    if not embeds or not embeds[0].description:
+def _speech(cards: list[Card]) -> SharedResult | None:
+    if not cards or not cards[0].description:
         return None
-    lines = embeds[0].description.splitlines()
+    lines = cards[0].description.splitlines()
     quoted = "\n".join(line[2:] for line in lines if line.startswith("> "))
     voice = _VOICE.search(lines[0])
     details = {"Voice": discord.utils.remove_markdown(voice[1])} if voice else {}
     return SharedResult("audio", clip(quoted or "(speech)", PROMPT_CHARS), details)
 
 
-def _text_file(embeds: list[discord.Embed]) -> SharedResult:
+def _text_file(cards: list[Card]) -> SharedResult:
     """A text file (a story's export): its excerpt is read from the file when shared."""
-    title = next((e.title or e.description for e in embeds if e.title or e.description), None)
+    title = next((c.title or c.description for c in cards if c.title or c.description), None)
     return SharedResult("text", clip(title or "Story", PROMPT_CHARS))
 
 
@@ -83,9 +86,10 @@ def text_excerpt(data: bytes) -> str:
 
 
 def _story(message: discord.Message) -> SharedResult | None:
-    story = story_from_embeds(message.embeds)
+    cards = cards_of(message)
+    story = story_from_cards(cards)
     if story is not None:  # a /generate part
-        footer = (message.embeds[-1].footer.text or "").split(" · ")
+        footer = (cards[-1].footer or "").split(" · ")
         details = {}
         seed = _SEED.search(footer[0])
         if seed:
@@ -95,9 +99,8 @@ def _story(message: discord.Message) -> SharedResult | None:
         return SharedResult(
             "text", clip(story.prompt, PROMPT_CHARS), details, clip(story.text, EXCERPT_CHARS)
         )
-    if message.embeds and message.embeds[0].description:  # another text result (a story)
-        embed = message.embeds[0]
-        text = "\n\n".join(e.description or "" for e in message.embeds)
-        return SharedResult("text", clip(embed.title or "Story", PROMPT_CHARS), {},
+    if cards and cards[0].description:  # another text result (a story)
+        text = "\n\n".join(c.description or "" for c in cards)
+        return SharedResult("text", clip(cards[0].title or "Story", PROMPT_CHARS), {},
                             clip(text, EXCERPT_CHARS))  # fmt: skip
     return None

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 import discord
 from aiohttp import web
 
+from chat.cards import COLOUR
+from chat.render.base import clip, escape, quote
 from gallery import serve_gallery
 from store import Post, Showcase, Store
 
 from ..errors import UserError
-from ..render.base import COLOUR, clip, escape, quote
 from .buttons import post_view
 from .reading import read_result, text_excerpt
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from bot.client import PipelineBot
-from bot.render import render
+from chat.render import render
 from inference.tasks.ner import Entity, NerResult
 from tests.bot.conftest import BotFactory, engine, final_message
 from tests.fakediscord import FakeDiscord
@@ -111,7 +111,7 @@ async def test_ner_whitespace_text_is_refused(
 
 def test_ner_marks_nothing_where_the_offsets_do_not_fit_the_text() -> None:
     result = NerResult([Entity("Obama", "PER", 0.9, 7, 12)], {"PER": ["Obama"]})
-    embed = render(result, text="Someone else entirely").messages[0].embeds[0]
+    embed = render(result, text="Someone else entirely").messages[0].cards[0]
     assert embed.description == "Someone else entirely"
     assert embed.fields[0].name == "People (PER)"
 

@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
-from bot.render import render
-from bot.render.generate import PROMPT_TITLE, SO_FAR, ZWSP, shown, story_from_embeds
+from chat.cards import Button
+from chat.render import render
+from chat.render.generate import PROMPT_TITLE, SO_FAR, ZWSP, shown, story_from_cards
 from inference.tasks.generate import GenerateResult
 from tests.bot.conftest import BotFactory, final_message, reply_to_click
 from tests.fakediscord import FakeDiscord
@@ -201,16 +201,16 @@ def written(prompt: str, before: str, text: str, tokens: int) -> GenerateResult:
 def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() -> None:
     # 9,600 characters after 500
     result = written("p" * 2000, "before it " * 50, " " + "many words here " * 600, 512)
-    view = discord.ui.View()
-    reply = render(result, max_tokens=512, view=view)
+    buttons = [Button("generate:continue", "Continue")]
+    reply = render(result, max_tokens=512, buttons=buttons)
     assert len(reply.messages) > 2
     for message in reply.messages:
-        assert sum(len(embed) for embed in message.embeds) <= 6000
-        assert all(len(embed.description or "") <= 4096 for embed in message.embeds)
-    assert [m.view for m in reply.messages] == [None] * (len(reply.messages) - 1) + [view]
-    assert reply.messages[0].embeds[0].title == PROMPT_TITLE  # the prompt comes first
+        assert sum(len(card) for card in message.cards) <= 6000
+        assert all(len(card.description or "") <= 4096 for card in message.cards)
+    assert [m.buttons for m in reply.messages] == [None] * (len(reply.messages) - 1) + [buttons]
+    assert reply.messages[0].cards[0].title == PROMPT_TITLE  # the prompt comes first
 
-    story = story_from_embeds(reply.messages[-1].embeds)
+    story = story_from_cards(reply.messages[-1].cards)
     assert story is not None and story.prompt == "p" * 2000
     assert (story.max_tokens, story.temperature) == (512, 0.7)
     assert result.full_text.endswith(story.text) and len(story.text) > 3000
@@ -220,7 +220,7 @@ def test_a_part_too_long_for_one_message_is_split_and_continues_from_the_last() 
 def test_continue_reads_back_the_whitespace_a_part_ends_with(ending: str) -> None:
     result = written("Once", " upon a time,", " the fox ran" + ending, 5)
     (message,) = render(result, max_tokens=5).messages
-    story = story_from_embeds(message.embeds)
+    story = story_from_cards(message.cards)
     assert story is not None and story.text == result.full_text
 
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from bot.client import PipelineBot
-from bot.render.imagine import escape_prompt, unescape_prompt
+from chat.render.imagine import escape_prompt, unescape_prompt
 from inference import InferenceService, InferenceSettings
 from tests.bot.conftest import BotFactory, ModelGate, engine, final_message, reply_to_click
 from tests.fakediscord import FakeDiscord

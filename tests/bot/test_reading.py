@@ -12,8 +12,8 @@ import torch
 
 from bot.attachments import MAX_TEXT_FILE_BYTES
 from bot.client import PipelineBot
-from bot.render import render
-from bot.render.base import EMBED_DESCRIPTION, EMBED_TOTAL
+from chat.render import render
+from chat.render.base import EMBED_DESCRIPTION, EMBED_TOTAL
 from inference.tasks.summarize import SummarizeResult
 from tests.bot.conftest import BotFactory, engine, final_message
 from tests.fakediscord import FakeDiscord
@@ -221,10 +221,10 @@ def test_a_long_summary_is_split_within_the_limits() -> None:
     )
     messages = render(result, source="book.txt").messages
     assert len(messages) > 1
-    embeds = [m.embeds[0] for m in messages]
+    embeds = [m.cards[0] for m in messages]
     assert all(len(e.description) <= EMBED_DESCRIPTION and len(e) <= EMBED_TOTAL for e in embeds)
     assert embeds[0].title == "Summary"
-    assert embeds[-1].footer.text == (
+    assert embeds[-1].footer == (
         "From book.txt · 12 chunks, 2 rounds · 12,000 → 3,000 tokens · distilbart"
     )
     assert "too long to summarise in full" in embeds[-1].description
@@ -233,4 +233,4 @@ def test_a_long_summary_is_split_within_the_limits() -> None:
 
 def test_an_empty_summary_still_gives_a_message() -> None:
     (message,) = render(SummarizeResult("", 1, 1, 5, 0, False)).messages
-    assert message.embeds[0].description == "*The model gave an empty summary.*"
+    assert message.cards[0].description == "*The model gave an empty summary.*"

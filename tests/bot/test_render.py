@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.render.base import (
+from bot.render import app_choices
+from chat.render.base import (
     CHOICE_CHARS,
     EMBED_DESCRIPTION,
     MAX_CHOICES,
@@ -63,9 +64,9 @@ def test_code_blocks_are_closed_and_reopened() -> None:
 def test_text_messages_paginate_embeds() -> None:
     messages = text_messages("y " * 5000, title="Summary", footer="model x")
     assert len(messages) == 3
-    assert messages[0].embeds[0].title == "Summary"
-    assert messages[-1].embeds[0].footer.text == "model x"
-    assert all(len(m.embeds[0].description) <= EMBED_DESCRIPTION for m in messages)
+    assert messages[0].cards[0].title == "Summary"
+    assert messages[-1].cards[0].footer == "model x"
+    assert all(len(m.cards[0].description) <= EMBED_DESCRIPTION for m in messages)
 
 
 def test_bar_and_clip() -> None:
@@ -104,7 +105,7 @@ def test_models_are_named_without_the_servers_paths(tmp_path: Path) -> None:
 def test_choices_stay_within_discords_limits() -> None:
     options = [("long " * 30, "a"), ("b", "x" * (CHOICE_CHARS + 1))]
     options += [(f"n{i}", f"v{i}") for i in range(40)]
-    answer = choices(options)
+    answer = app_choices(choices(options))
     assert len(answer) == MAX_CHOICES
     assert len(answer[0].name) <= CHOICE_CHARS and answer[0].value == "a"
     assert all(len(c.value) <= CHOICE_CHARS for c in answer)  # the long value is left out

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.render import render
-from bot.render.generate import footer_line
+from chat.render import render
+from chat.render.generate import footer_line
 from inference.audio import encode_wav
 from inference.tasks.generate import GenerateResult
 from inference.tasks.speak import SpeakResult
@@ -35,9 +35,9 @@ def speech(**extra: object) -> SpeakResult:
 
 def test_speak_reply_names_the_characters_left_out() -> None:
     reply = render(speech(unspoken=["é", "東"]), text="Café 東")
-    description = reply.messages[0].embeds[0].description
+    description = reply.messages[0].cards[0].description
     assert "cannot say some characters; they were left out: é 東" in description
-    assert "left out" not in render(speech(), text="hi").messages[0].embeds[0].description
+    assert "left out" not in render(speech(), text="hi").messages[0].cards[0].description
 
 
 def generated(**extra: object) -> GenerateResult:

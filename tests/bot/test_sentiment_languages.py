@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.render.base import NEUTRAL, POSITIVE
+from chat.cards import NEUTRAL, POSITIVE
 from tests.bot.conftest import BotFactory, final_message
 from tests.bot.test_speak import error_text
 from tests.fakediscord import FakeDiscord
@@ -47,7 +47,7 @@ async def test_a_binary_models_unsure_answer_is_neutral_and_says_where_it_leans(
     assert lines[1] == "-# Too close to call: the model leans positive (55.0%)."
     assert f"> {KOREAN}" in lines
     assert embed["footer"]["text"] == "Korean (detected) · korean_unsure"
-    assert embed["color"] == NEUTRAL.value
+    assert embed["color"] == NEUTRAL
 
 
 async def test_a_star_model_shows_its_rating(
@@ -59,7 +59,7 @@ async def test_a_star_model_shows_its_rating(
     assert lines[0] == "**Positive** `████████░░` 80.0% · polarity +0.38"
     assert lines[1] == "The model's rating: **4 stars** (70.0%)"
     assert embed["footer"]["text"] == "German (detected) · stars_four"
-    assert embed["color"] == POSITIVE.value
+    assert embed["color"] == POSITIVE
 
 
 async def test_a_three_class_model_needs_no_second_label(

@@ -17,9 +17,10 @@ import pytest
 from discord import app_commands
 
 from bot.client import PipelineBot
-from bot.render import Reply
+from bot.render import message_kwargs
 from bot.showcase import with_share
 from bot.showcase.service import ShowcaseService
+from chat.cards import Card, Reply
 from store import Showcase
 from tests.bot.conftest import BotFactory, final_message
 from tests.bot.test_config import admin, configure
@@ -304,12 +305,10 @@ async def test_a_story_export_gets_share_through_with_share(
 
     @app_commands.command(name="export")
     async def export(interaction: discord.Interaction) -> None:
-        title = discord.Embed(title="📖 The tiny model's story")
-        reply = Reply.one(embeds=[title], files=[("story.txt", story.encode())])
+        title = Card(title="📖 The tiny model's story")
+        reply = Reply.one(cards=[title], files=[("story.txt", story.encode())])
         [message] = with_share(reply).messages
-        await interaction.response.send_message(
-            embeds=message.embeds, files=message.discord_files(), view=message.view
-        )
+        await interaction.response.send_message(**message_kwargs(message))
 
     bot.tree.add_command(export)
     await bot.sync_commands()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from bot.render.reading import answer_in_context
+from chat.render.reading import answer_in_context
 from inference.spoken import language_of_voice, speakable
 from inference.text import count_tokens, sentences, split_by_tokens, split_sentences
 

@@ -1,8 +1,8 @@
 """Renderers of the image commands: /imagine.
 
-An image goes out as a PNG attachment shown inside an embed that lists the prompt and
-parameters. The embed is also the record a Regenerate button reads back
-(``request_from_embed``), so that button needs no state on the bot's side. Size choices
+An image goes out as a PNG attachment shown inside a card that lists the prompt and
+parameters. The card is also the record a Regenerate button reads back
+(``request_from_card``), so that button needs no state on the bot's side. Size choices
 for autocomplete are made here too.
 """
 
@@ -13,18 +13,17 @@ import io
 import re
 from typing import Any
 
-import discord
-from discord import app_commands
 from PIL import Image
 
 from inference.images import fit_png
 from inference.naming import display_name
 from inference.tasks.imagine import ImagineResult
 
+from ..cards import COLOUR, NEUTRAL, Button, Card, Reply
 from ..errors import UserError
-from .base import COLOUR, NEUTRAL, Reply, byte_size, choices, render
+from .base import Choice, byte_size, choices, render
 
-#: Field names of the image embed; ``request_from_embed`` reads them back.
+#: Field names of the image card; ``request_from_card`` reads them back.
 SEED, STEPS, SIZE, TIME, NEGATIVE = "Seed", "Steps", "Size", "Time", "Negative prompt"
 
 # Markdown characters of prompts are escaped with a backslash (and every backslash is
@@ -44,7 +43,7 @@ WITHHELD = (
 
 
 def escape_prompt(text: str) -> str:
-    """``text`` with its markdown escaped, to show as typed in an embed and to read back
+    """``text`` with its markdown escaped, to show as typed in a card and to read back
     exactly with ``unescape_prompt`` (``base.escape`` need not be reversible)."""
     return _MARKDOWN.sub(r"\\\1", text)
 
@@ -56,33 +55,32 @@ def unescape_prompt(text: str) -> str:
 
 @render.register
 def _(
-    result: ImagineResult, png: bytes | None = None, view: discord.ui.View | None = None
+    result: ImagineResult, png: bytes | None = None, buttons: list[Button] | None = None
 ) -> Reply:
-    """The image (``png`` when given: ``result.png`` made to fit an upload limit) in an
-    embed with the prompt, seed, steps, size and time; a short note when it was withheld."""
+    """The image (``png`` when given: ``result.png`` made to fit an upload limit) in a
+    card with the prompt, seed, steps, size and time; a short note when it was withheld."""
     png = png or result.png
     if png is None:
-        return Reply.one(embeds=[discord.Embed(description=WITHHELD, colour=NEUTRAL)])
-    embed = discord.Embed(description=escape_prompt(result.prompt), colour=COLOUR)
-    embed.add_field(name=SEED, value=f"`{result.seed}`")
-    embed.add_field(name=STEPS, value=str(result.steps))
-    embed.add_field(name=SIZE, value=result.size)
-    embed.add_field(name=TIME, value=f"{result.seconds:.1f} s")
+        return Reply.one(cards=[Card(description=WITHHELD, colour=NEUTRAL)])
+    card = Card(description=escape_prompt(result.prompt), colour=COLOUR, image=result.filename)
+    card.add_field(name=SEED, value=f"`{result.seed}`")
+    card.add_field(name=STEPS, value=str(result.steps))
+    card.add_field(name=SIZE, value=result.size)
+    card.add_field(name=TIME, value=f"{result.seconds:.1f} s")
     if result.negative_prompt:
-        embed.add_field(name=NEGATIVE, value=escape_prompt(result.negative_prompt), inline=False)
-    embed.set_image(url=f"attachment://{result.filename}")
+        card.add_field(name=NEGATIVE, value=escape_prompt(result.negative_prompt), inline=False)
     notes = [display_name(result.model), f"guidance {result.guidance:g}"]
     width, height = png_size(png)
     if (width, height) != (result.width, result.height):
         notes.append(f"scaled down to {width}x{height} to fit the upload limit")
     if result.truncated:
         notes.append("the prompt was longer than the model reads; its end was left out")
-    embed.set_footer(text=" · ".join(notes))
-    return Reply.one(embeds=[embed], files=[(result.filename, png)], view=view)
+    card.footer = " · ".join(notes)
+    return Reply.one(cards=[card], files=[(result.filename, png)], buttons=buttons)
 
 
 async def render_image(
-    result: ImagineResult, *, max_bytes: int, view: discord.ui.View | None = None
+    result: ImagineResult, *, max_bytes: int, buttons: list[Button] | None = None
 ) -> Reply:
     """The reply for ``result`` with its PNG within ``max_bytes`` (an interaction's upload
     limit): re-encoded or scaled down in a worker thread when it is bigger."""
@@ -95,19 +93,19 @@ async def render_image(
             f"The image cannot be made small enough for the upload limit here "
             f"({byte_size(max_bytes)})."
         ) from None
-    return render(result, png=png, view=view)
+    return render(result, png=png, buttons=buttons)
 
 
-def request_from_embed(embed: discord.Embed) -> dict[str, Any] | None:
-    """The inputs of the request an image embed shows (its seed left out), or None when
-    ``embed`` is not one of ours."""
-    fields = {field.name: field.value or "" for field in embed.fields}
+def request_from_card(card: Card) -> dict[str, Any] | None:
+    """The inputs of the request an image card shows (its seed left out), or None when
+    ``card`` is not one of ours."""
+    fields = {field.name: field.value or "" for field in card.fields}
     size = _SIZE.search(fields.get(SIZE, ""))
     steps = _NUMBER.search(fields.get(STEPS, ""))
-    if not embed.description or size is None or steps is None:
+    if not card.description or size is None or steps is None:
         return None
     request: dict[str, Any] = {
-        "prompt": unescape_prompt(embed.description),
+        "prompt": unescape_prompt(card.description),
         "steps": int(steps[0]),
         "size": size[0],
     }
@@ -122,7 +120,7 @@ def png_size(png: bytes) -> tuple[int, int]:
         return image.size
 
 
-def size_choices(typed: str, max_side: int) -> list[app_commands.Choice[str]]:
+def size_choices(typed: str, max_side: int) -> list[Choice]:
     """Autocomplete choices for the size option: the common ``SIZES`` within ``max_side``
     that start with what was typed, and what was typed when it is a size of its own."""
     typed = re.sub(r"\s+", "", typed.lower()).replace("×", "x").replace("*", "x")

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import discord
-
 from inference.languages import language_name
 from inference.tasks.classify import DEFAULT_TEMPLATE, ClassifyResult
 from inference.tasks.ner import Entity, NerResult
 from inference.tasks.sentiment import SentimentResult
 
+from ..cards import COLOUR, NEGATIVE, NEUTRAL, POSITIVE, Card, Reply
 from .base import (
-    COLOUR,
     EMBED_DESCRIPTION,
     EMBED_FIELD_NAME,
     EMBED_FIELD_VALUE,
     EMBED_FIELDS,
     EMBED_TOTAL,
-    NEGATIVE,
-    NEUTRAL,
-    POSITIVE,
-    Reply,
     as_parsed,
     bar,
     clip,
@@ -54,7 +48,7 @@ LANGUAGE_FROM = {
 
 @render.register
 def _(result: SentimentResult, text: str = "") -> Reply:
-    embed = discord.Embed(title="Sentiment", colour=SENTIMENT_COLOURS.get(result.label, COLOUR))
+    card = Card(title="Sentiment", colour=SENTIMENT_COLOURS.get(result.label, COLOUR))
     lines = [
         f"**{result.label.capitalize()}** `{bar(result.score)}` {percent(result.score)}"
         f" · polarity {result.polarity:+.2f}"
@@ -69,9 +63,9 @@ def _(result: SentimentResult, text: str = "") -> Reply:
         lines.append(quote(text))
     if result.truncated:
         lines.append(TRUNCATED)
-    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
-    embed.set_footer(text=clip(sentiment_footer(result), 2048))
-    return Reply.one(embeds=[embed])
+    card.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    card.footer = clip(sentiment_footer(result), 2048)
+    return Reply.one(cards=[card])
 
 
 def own_label_line(result: SentimentResult) -> str | None:
@@ -106,21 +100,20 @@ def sentiment_footer(result: SentimentResult) -> str:
 
 @render.register
 def _(result: NerResult, text: str = "") -> Reply:
-    embed = discord.Embed(title="Named entities", colour=COLOUR)
+    card = Card(title="Named entities", colour=COLOUR)
     if not result.entities:
-        embed.description = "\n".join(["No named entities found.", quote(text) if text else ""])
-        return Reply.one(embeds=[embed])
+        card.description = "\n".join(["No named entities found.", quote(text) if text else ""])
+        return Reply.one(cards=[card])
     for name, value in entity_lists(result.entities):
-        embed.add_field(name=name, value=value, inline=True)
+        card.add_field(name=name, value=value, inline=True)
     distinct = sum(len(words) for words in result.groups.values())
-    embed.set_footer(
-        text=f"{plural(len(result.entities), 'mention')} of "
-        f"{plural(distinct, 'entity', 'entities')}"
+    card.footer = (
+        f"{plural(len(result.entities), 'mention')} of {plural(distinct, 'entity', 'entities')}"
     )
     if text:
-        room = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(embed) - 10)
-        embed.description = marked_text(as_parsed(text), result.entities, room)
-    return Reply.one(embeds=[embed])
+        room = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(card) - 10)
+        card.description = marked_text(as_parsed(text), result.entities, room)
+    return Reply.one(cards=[card])
 
 
 def entity_lists(entities: Sequence[Entity]) -> list[tuple[str, str]]:
@@ -203,7 +196,7 @@ def marked_text(text: str, entities: Iterable[Entity], limit: int) -> str:
 
 @render.register
 def _(result: ClassifyResult, text: str = "") -> Reply:
-    embed = discord.Embed(title="Classification", colour=COLOUR)
+    card = Card(title="Classification", colour=COLOUR)
     # a backtick in a label would end ranked_lines' code span early
     lines = [ranked_lines(((s.label.replace("`", "'"), s.score) for s in result.scores), 10)]
     if text:
@@ -216,5 +209,5 @@ def _(result: ClassifyResult, text: str = "") -> Reply:
         lines.append(f"-# Hypothesis: {escape(result.template)}")
     if result.truncated:
         lines.append(TRUNCATED)
-    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
-    return Reply.one(embeds=[embed])
+    card.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    return Reply.one(cards=[card])

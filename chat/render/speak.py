@@ -13,19 +13,17 @@ import asyncio
 import dataclasses
 import io
 
-import discord
 import soundfile as sf
-from discord import app_commands
 
 from inference.audio import fit_wav
 from inference.tasks.speak import SpeakResult
 
+from ..cards import COLOUR, Card, Reply
 from ..errors import UserError
 from .base import (
     CHOICE_CHARS,
-    COLOUR,
     EMBED_DESCRIPTION,
-    Reply,
+    Choice,
     byte_size,
     choices,
     clip,
@@ -40,7 +38,7 @@ from .base import (
 def _(result: SpeakResult, text: str = "", resampled_from: int | None = None) -> Reply:
     """The WAV with its length and voice; ``resampled_from`` is the model's rate when the
     file was resampled to fit the upload limit."""
-    embed = discord.Embed(title="🔊 Speech", colour=COLOUR)
+    card = Card(title="🔊 Speech", colour=COLOUR)
     lines = [f"**{speech_length(result.duration_s)}** · voice **{escape(result.voice)}**"]
     if text:
         lines.append(quote(text))
@@ -57,8 +55,8 @@ def _(result: SpeakResult, text: str = "", resampled_from: int | None = None) ->
             f"-# Resampled from {khz(resampled_from)} to {khz(result.sampling_rate)} "
             "to fit this server's upload limit."
         )
-    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
-    return Reply.one(embeds=[embed], files=[result.attachment()])
+    card.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    return Reply.one(cards=[card], files=[result.attachment()])
 
 
 async def render_fitted(result: SpeakResult, max_bytes: int, text: str = "") -> Reply:
@@ -94,7 +92,7 @@ def khz(rate: int) -> str:
     return f"{rate / 1000:g} kHz"
 
 
-def voice_choices(voices: list[str], typed: str) -> list[app_commands.Choice[str]]:
+def voice_choices(voices: list[str], typed: str) -> list[Choice]:
     """Autocomplete choices for the voice option: the ``voices`` (default first) that
     contain what was typed, those that start with it first; the default is marked when
     there is a choice."""

@@ -1,24 +1,22 @@
-"""The rendering primitives: messages, replies, text splitting and escaping, embeds,
-bars, sizes and durations, autocomplete choices, wait lines."""
+"""The rendering primitives: text splitting and escaping, cards, bars, sizes and
+durations, autocomplete choices, wait lines; and the limits the renderers work within."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
-
-import discord
-from discord import app_commands
 
 from inference import InvalidInput
 from inference.jobs import JobState, JobUpdate
 from inference.results import Result
 from inference.tasks.base import clean_text
 
+from ..cards import COLOUR, Card, Message, Reply
+
+# The renderers keep within Discord's limits, the tightest of the platforms'; Slack's
+# renderer splits what its blocks cannot hold.
 # Discord's limits (developer docs, "Message" and "Embed limits").
 MESSAGE_CHARS = 2000
 EMBED_DESCRIPTION = 4096
@@ -30,42 +28,6 @@ EMBED_TOTAL = 6000
 #: Discord's limits on an autocomplete answer: choices, and characters of a name or value.
 MAX_CHOICES = 25
 CHOICE_CHARS = 100
-
-COLOUR = discord.Colour.blurple()
-POSITIVE = discord.Colour.green()
-NEGATIVE = discord.Colour.red()
-NEUTRAL = discord.Colour.light_grey()
-
-
-@dataclass
-class Message:
-    """One Discord message to send or edit."""
-
-    content: str | None = None
-    embeds: list[discord.Embed] = field(default_factory=list)
-    files: list[tuple[str, bytes]] = field(default_factory=list)
-    view: discord.ui.View | None = None
-
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``edit_original_response`` / ``followup.send``."""
-        kwargs: dict[str, Any] = {"content": self.content, "embeds": self.embeds}
-        if self.view is not None:
-            kwargs["view"] = self.view
-        return kwargs
-
-    def discord_files(self) -> list[discord.File]:
-        return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files]
-
-
-@dataclass
-class Reply:
-    """What the bot answers to one command: one message or several."""
-
-    messages: list[Message]
-
-    @classmethod
-    def one(cls, **fields: Any) -> Reply:
-        return cls([Message(**fields)])
 
 
 @functools.singledispatch
@@ -120,19 +82,24 @@ def quote(text: str, limit: int = 300) -> str:
     return "\n".join(f"> {line}" for line in clip(text, limit).splitlines() or [""])
 
 
-# Markdown characters left unescaped after escape_markdown: those preceded by an even
-# number of backslashes (escape_markdown escapes "*" only when another "*" follows it).
+# discord.utils.escape_markdown's expression (discord.py 2.7, links not spared): a
+# markdown character, a quote, heading or list mark, or a whole masked link.
+_MARKDOWN = re.compile(
+    r"(?P<markdown>[_\\~|\*`]|^>(?:>>)?\s|\[.+\]\(.+\)|^#{1,3}|^\s*-)", re.MULTILINE
+)
+# Markdown characters left unescaped after that (inside a masked link): those preceded
+# by an even number of backslashes.
 _UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)([*_~|`])")
 
 
 def escape(text: str) -> str:
     """``text`` with every markdown character escaped, also in a slice of a longer text.
 
-    ``discord.utils.escape_markdown`` leaves a lone ``*`` (or ``_``, ``~``, ...) alone,
-    as nothing in its own string pairs with it; in a slice followed by our own ``**``
-    marks it would pair with those, so every such character is escaped here.
+    Escaped as Discord's ``escape_markdown`` does it (done here: no platform library),
+    then also the characters inside a masked link, which that escapes as a whole: in a
+    slice followed by our own ``**`` marks they would pair with those.
     """
-    return _UNESCAPED.sub(r"\1\\\2", discord.utils.escape_markdown(text, ignore_links=False))
+    return _UNESCAPED.sub(r"\1\\\2", _MARKDOWN.sub(r"\\\1", text))
 
 
 def as_parsed(text: str) -> str:
@@ -189,18 +156,18 @@ def _open_fence(text: str) -> str | None:
 
 
 def text_messages(
-    text: str, *, title: str | None = None, colour: discord.Colour = COLOUR, footer: str = ""
+    text: str, *, title: str | None = None, colour: int = COLOUR, footer: str = ""
 ) -> list[Message]:
-    """Long text as embeds, one per message, each within the embed limits."""
+    """Long text as cards, one per message, each within the embed limits."""
     pages = split_text(text, EMBED_DESCRIPTION)
     messages = []
     for number, page in enumerate(pages, start=1):
-        embed = discord.Embed(description=page, colour=colour)
+        card = Card(description=page, colour=colour)
         if number == 1 and title:
-            embed.title = clip(title, EMBED_TITLE)
+            card.title = clip(title, EMBED_TITLE)
         if number == len(pages) and footer:
-            embed.set_footer(text=clip(footer, 1000))
-        messages.append(Message(embeds=[embed]))
+            card.footer = clip(footer, 1000)
+        messages.append(Message(cards=[card]))
     return messages
 
 
@@ -211,13 +178,16 @@ def ranked_lines(items: Iterable[tuple[str, float]], limit: int = 10) -> str:
     return "\n".join(f"`{label:<{width}}` `{bar(s)}` {percent(s)}" for label, s in rows)
 
 
-def choices(options: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+Choice = tuple[str, str]
+
+
+def choices(options: Iterable[Choice]) -> list[Choice]:
     """An autocomplete answer from (name, value) pairs, within Discord's limits: values
     too long to send are left out, names clipped, MAX_CHOICES at most."""
-    kept: list[app_commands.Choice[str]] = []
+    kept: list[Choice] = []
     for name, value in options:
         if len(value) <= CHOICE_CHARS:
-            kept.append(app_commands.Choice(name=clip(name, CHOICE_CHARS), value=value))
+            kept.append((clip(name, CHOICE_CHARS), value))
             if len(kept) == MAX_CHOICES:
                 break
     return kept

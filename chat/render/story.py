@@ -1,18 +1,18 @@
-"""How a story looks in Discord: its pinned header, its turns, its ideas, and its
-Markdown export. (The buttons are the cog's: ``cogs/story_controls.py``.)"""
+"""How a story looks: its pinned header, its turns, its ideas, and its Markdown export.
+(The buttons are the platform's: ``cogs/story_controls.py`` on Discord.)"""
 
 from __future__ import annotations
 
 import re
 
-import discord
-
 from store import StoryRecord, TurnRecord
 from storytelling import MODES
 
-PERSON_COLOUR = discord.Colour.blurple()
-MODEL_COLOUR = discord.Colour.teal()
-HEADER_COLOUR = discord.Colour.gold()
+from ..cards import COLOUR, Card
+
+PERSON_COLOUR = COLOUR
+MODEL_COLOUR = 0x1ABC9C  # teal
+HEADER_COLOUR = 0xF1C40F  # gold
 #: A thread's name holds 100 characters.
 THREAD_NAME_CHARS = 90
 
@@ -24,42 +24,38 @@ def thread_name(premise: str) -> str:
     return f"📖 {name}"
 
 
-def header_embed(story: StoryRecord) -> discord.Embed:
+def header_card(story: StoryRecord) -> Card:
     """The pinned first message of a story's thread: what it is, memory and note."""
     status = "🏁 The end" if story.ended else "Take turns with the buttons under any turn"
-    embed = discord.Embed(
-        title="📖 A story",
-        description=story.premise,
-        colour=HEADER_COLOUR,
-    )
-    embed.add_field(name="Genre", value=story.genre)
-    embed.add_field(name="Form", value=story.form)
-    embed.add_field(name="Mode", value=f"{story.mode}: {MODES[story.mode]}", inline=False)
-    embed.add_field(
+    card = Card(title="📖 A story", description=story.premise, colour=HEADER_COLOUR)
+    card.add_field(name="Genre", value=story.genre)
+    card.add_field(name="Form", value=story.form)
+    card.add_field(name="Mode", value=f"{story.mode}: {MODES[story.mode]}", inline=False)
+    card.add_field(
         name="🧠 Memory", value=story.memory or "(none yet: /story memory)", inline=False
     )
-    embed.add_field(
+    card.add_field(
         name="✒️ Author's note", value=story.note or "(none yet: /story note)", inline=False
     )
-    embed.add_field(name="Started by", value=f"<@{story.starter_id}>")
-    embed.set_footer(text=f"{status} · /story export for the whole story")
-    return embed
+    card.add_field(name="Started by", value=f"<@{story.starter_id}>")
+    card.footer = f"{status} · /story export for the whole story"
+    return card
 
 
-def turn_embed(story: StoryRecord, turn: TurnRecord, number: int) -> discord.Embed:
-    """One turn: its text (up to 4,000 characters fit an embed), by whom."""
-    embed = discord.Embed(
-        description=turn.text, colour=MODEL_COLOUR if turn.model else PERSON_COLOUR
-    )
+def turn_card(story: StoryRecord, turn: TurnRecord, number: int) -> Card:
+    """One turn: its text (up to 4,000 characters fit a card), by whom."""
     author = f"🤖 {turn.author_name}" if turn.model else f"✍️ {turn.author_name}"
-    embed.set_author(name=author[:256])
-    embed.set_footer(text=f"Turn {number} · {story.genre} · {story.form}")
-    return embed
+    return Card(
+        description=turn.text,
+        colour=MODEL_COLOUR if turn.model else PERSON_COLOUR,
+        author=author[:256],
+        footer=f"Turn {number} · {story.genre} · {story.form}",
+    )
 
 
-def ideas_embed(ideas: list[str]) -> discord.Embed:
+def ideas_card(ideas: list[str]) -> Card:
     lines = "\n".join(f"{n}. {idea}" for n, idea in enumerate(ideas, 1))
-    return discord.Embed(
+    return Card(
         title="💡 Where could the story go?",
         description=f"{lines}\n\nPick one: the model follows it, or you write it.",
         colour=HEADER_COLOUR,

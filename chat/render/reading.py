@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import discord
-
 from inference.naming import display_name
 from inference.tasks.qa import QaResult
 from inference.tasks.summarize import SummarizeResult
 from inference.text import sentence_around
 
+from ..cards import NEUTRAL, POSITIVE, Card, Reply
 from .base import (
     EMBED_DESCRIPTION,
-    NEUTRAL,
-    POSITIVE,
-    Reply,
     as_parsed,
     bar,
     clip,
@@ -37,10 +33,10 @@ def _(result: QaResult, question: str = "", context: str = "", source: str = "")
     lines = [quote(question, 200)] if question else []
     answer = escape(" ".join(result.answer.split())) or "(nothing)"
     if result.answerable:
-        embed = discord.Embed(title="Answer", colour=POSITIVE)
+        card = Card(title="Answer", colour=POSITIVE)
         lines += [f"**{answer}**", f"`{bar(result.score)}` {percent(result.score)} confidence"]
     else:
-        embed = discord.Embed(title="No answer found", colour=NEUTRAL)
+        card = Card(title="No answer found", colour=NEUTRAL)
         lines.append("The text probably does not answer this question.")
         if result.note:
             lines.append(f"-# {result.note}")
@@ -49,13 +45,13 @@ def _(result: QaResult, question: str = "", context: str = "", source: str = "")
         snippet = answer_in_context(as_parsed(context), result.start, result.end)
         if snippet:
             lines += ["", snippet]
-    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION)
+    card.description = clip("\n".join(lines), EMBED_DESCRIPTION)
     footer = [f"From {source}" if source else ""]
     if result.windows > 1:
         footer.append(f"The text was read in {result.windows} overlapping windows")
     if any(footer):
-        embed.set_footer(text=" · ".join(part for part in footer if part))
-    return Reply.one(embeds=[embed])
+        card.footer = " · ".join(part for part in footer if part)
+    return Reply.one(cards=[card])
 
 
 def answer_in_context(context: str, start: int, end: int) -> str:

@@ -1,10 +1,10 @@
 """Renderers of the text-generation commands: /generate and its Continue button.
 
-A part of a story goes out as a grey "prompt" embed (the prompt, and for a part that
+A part of a story goes out as a grey "prompt" card (the prompt, and for a part that
 follows another the end of the text before it, under "So far") and the text the model
 wrote, with the seed, temperature, tokens and why it stopped in the footer.
 
-The message is also the record its Continue button reads back (``story_from_embeds``):
+The message is also the record its Continue button reads back (``story_from_cards``):
 Continue goes on from exactly what the message shows (the prompt, then the text "so far"
 and this part), so the button needs no state on the bot's side and keeps working after
 a restart. Text is shown as the model wrote it (markdown renders, as chat models mean it
@@ -17,22 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import discord
-
 from inference.naming import display_name
 from inference.tasks.base import printable
 from inference.tasks.generate import GenerateResult
 
-from .base import (
-    COLOUR,
-    EMBED_DESCRIPTION,
-    EMBED_TOTAL,
-    NEUTRAL,
-    Message,
-    Reply,
-    render,
-    split_text,
-)
+from ..cards import COLOUR, NEUTRAL, Button, Card, Message, Reply
+from .base import EMBED_DESCRIPTION, EMBED_TOTAL, render, split_text
 
 PROMPT_TITLE = "✍️ Prompt"
 SO_FAR = "⏪ So far"
@@ -58,16 +48,16 @@ class Story:
 
 
 @render.register
-def _(result: GenerateResult, max_tokens: int, view: discord.ui.View | None = None) -> Reply:
+def _(result: GenerateResult, max_tokens: int, buttons: list[Button] | None = None) -> Reply:
     """The prompt, the new text and its settings (``max_tokens``: what the request asked
-    for, which Continue asks for again); ``view`` (the Continue button) goes on the last
-    message, which holds everything Continue needs."""
+    for, which Continue asks for again); ``buttons`` (Continue) go on the last message,
+    which holds everything Continue needs."""
     before = shown(result.full_text[: len(result.full_text) - len(result.text)])
     text = shown(result.text)
     footer = footer_line(result, max_tokens)
-    # The last message holds the prompt embed and as much of the end of the text as fits;
+    # The last message holds the prompt card and as much of the end of the text as fits;
     # the rest (rarely any) goes in pages before it.
-    room = EMBED_TOTAL - len(prompt_embed(result.prompt, "x" * (SO_FAR_CHARS + 10)))
+    room = EMBED_TOTAL - len(prompt_card(result.prompt, "x" * (SO_FAR_CHARS + 10)))
     room = min(EMBED_DESCRIPTION, room - len(footer)) - 2 * len(ZWSP) - 10
     messages: list[Message] = []
     if len(text) > room:
@@ -75,24 +65,23 @@ def _(result: GenerateResult, max_tokens: int, view: discord.ui.View | None = No
         space = re.search(r"\s", text[cut : cut + 200])
         cut += space.end() if space else 0  # the last message starts at a word
         head, text = text[:cut], text[cut:]
-        pages = [discord.Embed(description=page, colour=COLOUR) for page in split_text(head)]
+        pages = [Card(description=page, colour=COLOUR) for page in split_text(head)]
         if pages:
-            messages.append(Message(embeds=[prompt_embed(result.prompt, before), pages[0]]))
-            messages += [Message(embeds=[page]) for page in pages[1:]]
+            messages.append(Message(cards=[prompt_card(result.prompt, before), pages[0]]))
+            messages += [Message(cards=[page]) for page in pages[1:]]
         before += head
 
-    last = discord.Embed(description=guard(text), colour=COLOUR)
-    last.set_footer(text=footer)
-    messages.append(Message(embeds=[prompt_embed(result.prompt, before), last], view=view))
+    last = Card(description=guard(text), colour=COLOUR, footer=footer)
+    messages.append(Message(cards=[prompt_card(result.prompt, before), last], buttons=buttons))
     return Reply(messages)
 
 
-def prompt_embed(prompt: str, before: str = "") -> discord.Embed:
-    """The grey embed with the prompt and (for a later part) the end of the text so far."""
-    embed = discord.Embed(title=PROMPT_TITLE, description=guard(shown(prompt)), colour=NEUTRAL)
+def prompt_card(prompt: str, before: str = "") -> Card:
+    """The grey card with the prompt and (for a later part) the end of the text so far."""
+    card = Card(title=PROMPT_TITLE, description=guard(shown(prompt)), colour=NEUTRAL)
     if before:
-        embed.add_field(name=SO_FAR, value="…" + guard(tail(before)), inline=False)
-    return embed
+        card.add_field(name=SO_FAR, value="…" + guard(tail(before)), inline=False)
+    return card
 
 
 def footer_line(result: GenerateResult, max_tokens: int) -> str:
@@ -110,14 +99,14 @@ def footer_line(result: GenerateResult, max_tokens: int) -> str:
     return " · ".join(parts)
 
 
-def story_from_embeds(embeds: list[discord.Embed]) -> Story | None:
+def story_from_cards(cards: list[Card]) -> Story | None:
     """The story a message shows, for Continue; None when the message does not hold one
     any more (edited, or not a /generate message)."""
-    prompt_part = next((e for e in embeds if e.title == PROMPT_TITLE), None)
-    if prompt_part is None or not prompt_part.description or len(embeds) < 2:
+    prompt_part = next((c for c in cards if c.title == PROMPT_TITLE), None)
+    if prompt_part is None or not prompt_part.description or len(cards) < 2:
         return None
-    text_part = embeds[-1]
-    footer = text_part.footer.text or ""
+    text_part = cards[-1]
+    footer = text_part.footer or ""
     temperature = _TEMPERATURE.search(footer)
     max_tokens = _MAX_TOKENS.search(footer)
     if text_part is prompt_part or temperature is None or max_tokens is None:

@@ -1,6 +1,6 @@
 """Renderers of the translation commands: /translate and the "Translate to English" menu.
 
-The translation fills the embed's description under a title naming the route
+The translation fills the card's description under a title naming the route
 ("Spanish → French"); below it, fields show the original and every stage before the
 last (a chain's steps, and a pivot through English when a pair has no model of its
 own). Language choices for autocomplete are made here too.
@@ -10,22 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import discord
-from discord import app_commands
-
 from inference.languages import LANGUAGES, language_name, suggest_languages
 from inference.naming import display_name
 from inference.tasks.translate import TranslateResult
 
+from ..cards import COLOUR, Card, Message, Reply
 from .base import (
-    COLOUR,
     EMBED_DESCRIPTION,
     EMBED_FIELD_NAME,
     EMBED_FIELD_VALUE,
     EMBED_TITLE,
     EMBED_TOTAL,
-    Message,
-    Reply,
+    Choice,
     choices,
     clip,
     render,
@@ -33,7 +29,7 @@ from .base import (
 )
 
 #: Characters the original and the intermediate stages may take in all, so that the
-#: translation itself keeps most of the embed.
+#: translation itself keeps most of the card.
 STAGES_BUDGET = 2400
 
 
@@ -47,7 +43,7 @@ def _(
     """``text``: the original; ``targets``: the languages asked for (stages to any other
     language are pivots); ``note``: a line for the footer."""
     route = [result.source, *(targets or [stage.target for stage in result.stages])]
-    embed = discord.Embed(
+    card = Card(
         title=clip(" → ".join(language_name(code) for code in route), EMBED_TITLE), colour=COLOUR
     )
     fields: list[tuple[str, str]] = []
@@ -64,25 +60,25 @@ def _(
         fields.append((name, stage.text))
     per_field = min(EMBED_FIELD_VALUE, STAGES_BUDGET // max(1, len(fields)))
     for name, value in fields:
-        embed.add_field(
+        card.add_field(
             name=clip(name, EMBED_FIELD_NAME),
             value=clip(value.strip(), per_field) or "—",
             inline=False,
         )
     models = ", ".join(dict.fromkeys(display_name(stage.model) for stage in result.stages))
-    embed.set_footer(text=clip(" · ".join(filter(None, [note, models])), 1000))
+    card.footer = clip(" · ".join(filter(None, [note, models])), 1000)
 
     final = result.text.strip() or "*(The model gave back no text.)*"
-    room = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(embed) - 10)
+    room = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(card) - 10)
     first, *rest = split_text(final, room) or [final]
-    embed.description = first
-    more = [Message(embeds=[discord.Embed(description=page, colour=COLOUR)]) for page in rest]
-    return Reply([Message(embeds=[embed]), *more])
+    card.description = first
+    more = [Message(cards=[Card(description=page, colour=COLOUR)]) for page in rest]
+    return Reply([Message(cards=[card]), *more])
 
 
 def language_choices(
     typed: str, usable: Callable[[str], bool] | None = None, *, chain: bool = False
-) -> list[app_commands.Choice[str]]:
+) -> list[Choice]:
     """Autocomplete choices for a language option: ``fr (French)``.
 
     With ``chain``, only the last language of ``fr>d`` is completed and the rest kept
