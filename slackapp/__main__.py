@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from dotenv import load_dotenv
 from pydantic import ValidationError
@@ -98,7 +99,7 @@ async def serve(settings: SlackSettings) -> None:
         await store.close()
 
 
-def _stopper(stop: asyncio.Event, sig: signal.Signals):  # noqa: ANN202
+def _stopper(stop: asyncio.Event, sig: signal.Signals) -> Callable[[], None]:
     def handler() -> None:
         log.info("received %s, shutting down", sig.name)
         stop.set()

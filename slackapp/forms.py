@@ -94,9 +94,7 @@ def _input(command: Command, option: Option) -> dict[str, Any]:
         choices = option.choices or ("yes", "no")
         element |= {
             "type": "static_select",
-            "options": [
-                {"text": {"type": "plain_text", "text": c}, "value": c} for c in choices
-            ],
+            "options": [{"text": {"type": "plain_text", "text": c}, "value": c} for c in choices],
         }
     else:
         element |= {"type": "plain_text_input", "multiline": option.name == command.text}

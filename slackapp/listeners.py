@@ -41,9 +41,7 @@ def register(bot: SlackBot) -> None:
     for spec in COMMANDS:
         app.command(f"/{spec.name}")(guarded(bot, f"/{spec.name}", _slash(bot, spec.name)))
     for shortcut in SHORTCUTS:
-        app.shortcut(shortcut.callback_id)(
-            guarded(bot, shortcut.name, _shortcut(bot, shortcut))
-        )
+        app.shortcut(shortcut.callback_id)(guarded(bot, shortcut.name, _shortcut(bot, shortcut)))
     app.action(buttons.CANCEL)(guarded(bot, "Cancel", _cancel(bot)))
     app.action(buttons.REGENERATE)(guarded(bot, "Regenerate", _regenerate(bot)))
     app.action(buttons.CONTINUE)(guarded(bot, "Continue", _continue(bot)))
@@ -172,8 +170,9 @@ def _shortcut(bot: SlackBot, shortcut: Shortcut) -> Handler:
             values |= {"source": "auto", "menu": True}
         # a shortcut on a reply answers in its thread; on a channel message, in a new one
         thread_ts = message.get("thread_ts")
-        await _start(bot, shortcut.command, values, team=_team(body),
-                     channel=body["channel"]["id"], user=_user(body), thread_ts=thread_ts)  # fmt: skip
+        channel = body["channel"]["id"]
+        await _start(bot, shortcut.command, values, team=_team(body), channel=channel,
+                     user=_user(body), thread_ts=thread_ts)  # fmt: skip
 
     return handle
 
@@ -245,4 +244,3 @@ def _continue(bot: SlackBot) -> Handler:
                      user=_user(body), thread_ts=thread)  # fmt: skip
 
     return handle
-

@@ -106,8 +106,10 @@ def convert(command: Command, option: Option, raw: str) -> Any:
             kind = "a whole number" if option.kind == "integer" else "a number"
             raise UsageError(command, f"`{name}` must be {kind}, not “{_clip(text)}”.") from None
         low, high = option.min, option.max
-        if not math.isfinite(number) or (low is not None and number < low) or (
-            high is not None and number > high
+        if (
+            not math.isfinite(number)
+            or (low is not None and number < low)
+            or (high is not None and number > high)
         ):
             raise UsageError(command, f"`{name}` must be from {low:g} to {high:g}.")
         return number

@@ -23,9 +23,7 @@ async def render_reply(task: str, result: Result, args: dict[str, Any], max_byte
     """The reply for ``result`` of ``task`` (``args``: its journaled render arguments)."""
     if isinstance(result, ImagineResult):
         check_result(result.safety_checker, args.get("policy", ""))
-        return await render_image(
-            result, max_bytes=max_bytes, buttons=[regenerate_button(result)]
-        )
+        return await render_image(result, max_bytes=max_bytes, buttons=[regenerate_button(result)])
     if isinstance(result, GenerateResult):
         max_tokens = args["max_tokens"]
         return render(result, max_tokens=max_tokens, buttons=[continue_button(result, max_tokens)])

@@ -175,9 +175,8 @@ class SlackSurface:
             await sent(number)
 
     async def upload(self, files: list[tuple[str, bytes]]) -> None:
-        for name, data in files:
-            if len(data) > self.filesize_limit:
-                raise UserError("The file is larger than this app may upload.")
+        if any(len(data) > self.filesize_limit for _, data in files):
+            raise UserError("The file is larger than this app may upload.")
         await self.client.files_upload_v2(
             channel=self.channel,
             thread_ts=self.reply_thread,
