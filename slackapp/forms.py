@@ -73,6 +73,14 @@ def read(command: Command, view: dict[str, Any]) -> dict[str, Any]:
     raise FormErrors(errors)
 
 
+def errors_for(command: Command, error: Exception) -> dict[str, str]:
+    """A refusal of the whole request (the task's own checks) as a form error: under
+    the input it names, else under the free text."""
+    message = getattr(error, "problem", None) or str(error)
+    named = [o.name for o in command.options if o.kind != "file" and o.name in message.lower()]
+    return {(named or [command.text])[0]: clip(message, 150)}
+
+
 class FormErrors(Exception):
     """What is wrong with a submitted modal: input block id -> message."""
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chat.catalogue import COMMANDS, SHORTCUTS, Shortcut
 from chat.catalogue import command as catalogue_command
 from chat.errors import UserError, error_message
+from inference import InvalidInput
 
 from . import buttons, commands, forms
 from .mrkdwn import mrkdwn
@@ -129,13 +130,19 @@ def _submitted(bot: SlackBot) -> Handler:
         spec = catalogue_command(view["callback_id"].removeprefix(forms.CALLBACK_PREFIX))
         try:
             values = forms.read(spec, view)
+            request = await commands.prepare(bot, spec.name, values)
+            bot.service.task(request.task).parse(**request.inputs)  # the task's own rules
         except forms.FormErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
+        except (UserError, InvalidInput) as exc:
+            await ack(response_action="errors", errors=forms.errors_for(spec, exc))
+            return
         await ack()
         channel, thread_ts = forms.where(view)
-        await _start(bot, spec.name, values, team=_team(body), channel=channel,
-                     user=_user(body), thread_ts=thread_ts)  # fmt: skip
+        surface = bot.surface(team=_team(body), channel=channel, user=_user(body),
+                              title=request.title, thread_ts=thread_ts)  # fmt: skip
+        await commands.run(bot, surface, request)
 
     return handle
 

@@ -1,0 +1,96 @@
+"""Modals, message shortcuts and buttons, end to end against the fake Slack."""
+
+from __future__ import annotations
+
+import json
+
+from tests.fakeslack import FakeSlack
+
+from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, texts
+
+
+async def test_imagine_alone_opens_a_modal_whose_errors_show_in_it(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    assert await fake_slack.slash_command("/imagine") == {}
+    view = await fake_slack.wait_for(lambda: list(fake_slack.views.values()))
+    (modal,) = view
+    inputs = [b["block_id"] for b in modal.view["blocks"]]
+    assert inputs == ["prompt", "negative", "steps", "seed", "size"]
+    bad = await fake_slack.submit_view(modal.id, {"prompt": "a boat", "size": "huge"})
+    assert bad["response_action"] == "errors"
+    assert set(bad["errors"]) == {"size"} and "size" in bad["errors"]["size"]
+    assert not modal.closed
+    ok = await fake_slack.submit_view(
+        modal.id, {"prompt": "a boat", "steps": "2", "seed": "5", "size": "64x64"}
+    )
+    assert ok == {} and modal.closed
+    top, replies = await answer(fake_slack)
+    assert "a boat" in texts(top)
+    assert any("`5`" in texts(r) for r in replies)
+
+
+async def test_a_message_shortcut_runs_on_the_message(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    ts = fake_slack.post_as_user(CHANNEL, "I really love this new album!", user=BOB)
+    assert await fake_slack.message_shortcut("sentiment", ts) == {}
+    top, replies = await answer(fake_slack)
+    assert "/sentiment" in texts(top)
+    assert "love this new album" in "\n".join(texts(r) for r in replies)
+
+
+async def test_a_shortcut_on_a_message_without_text_says_so_to_the_user_alone(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    ts = fake_slack.post_as_user(CHANNEL, "   ")
+    await fake_slack.message_shortcut("speak", ts)
+    (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "no text" in note.text
+    assert not [m for m in fake_slack.messages(CHANNEL) if m.bot_id]
+
+
+async def test_cancel_stops_a_waiting_image_for_its_requester_only(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    bot = await start_app()
+    await fake_slack.slash_command("/imagine", "steps:50 size:64x64 a slow one")
+    placeholder = await fake_slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in fake_slack.messages(CHANNEL)
+                if m.bot_id and any(b["type"] == "actions" for b in m.blocks)
+            ),
+            None,
+        ),
+        timeout=20,
+    )
+    await fake_slack.click(CHANNEL, placeholder.ts, "job:cancel", user=BOB)
+    await fake_slack.settle()
+    assert not placeholder.deleted
+    await fake_slack.click(CHANNEL, placeholder.ts, "job:cancel", user=ALICE)
+    await fake_slack.wait_for(lambda: placeholder.deleted, timeout=20)
+    note = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "cancelled" in note[-1].text.lower()
+    assert not bot.runner.waiting or all(t.done() for t in bot.runner.waiting)
+
+
+async def test_a_button_with_a_mangled_value_says_so(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    await fake_slack.slash_command("/generate", "max_tokens:4 seed:1 Hello")
+    top, replies = await answer(fake_slack)
+    last = replies[-1] if replies[-1].blocks else replies[-2]
+    await fake_slack.click(CHANNEL, last.ts, "generate:continue", value="{not json")
+    (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "no longer holds its request" in note.text
+    tops = [m for m in fake_slack.messages(CHANNEL) if m.bot_id and not m.thread_ts]
+    assert len(tops) == 1
+    (actions,) = [b for b in last.blocks if b["type"] == "actions"]
+    story = json.loads(actions["elements"][0]["value"])  # the real value is compact JSON
+    assert story["p"] == "Hello" and story["m"] == 4
