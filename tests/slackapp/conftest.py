@@ -12,7 +12,7 @@ from inference import InferenceService
 from slackapp.app import SlackBot
 from slackapp.settings import SlackSettings
 from store import Store
-from tests.bot.conftest import tiny_model_settings
+from tests.bot.conftest import gate, tiny_model_settings  # noqa: F401  (gate: a fixture)
 from tests.fakeslack import FakeSlack
 from tests.fakeslack.fixtures import fake_slack  # noqa: F401  (the fixture, for this directory)
 
