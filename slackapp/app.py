@@ -35,6 +35,8 @@ from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
+#: Seconds between the Socket Mode client's pings (its heartbeat notices a dead link).
+PING_INTERVAL_S = 10.0
 #: How long stopping waits for "restarting" notes to reach their placeholders.
 DRAIN_S = 5.0
 
@@ -55,16 +57,21 @@ class SlackBot:
         self.cooldowns = Cooldowns(settings)
         self.journal = JobJournal("slack", settings.journal_keep_hours)
         self.runner = JobRunner(self.service, self.journal, self.surface_for)
+        self.watchdog = Watchdog(self, settings.slack_watchdog_s, settings.slack_quiet_s)
         self.handler = self.new_handler()
-        self.watchdog = Watchdog(self, settings.slack_watchdog_s)
         self.resumed: list[asyncio.Task[None]] = []
         register(self)
 
     def new_handler(self) -> AsyncSocketModeHandler:
         assert self.settings.slack_app_token is not None
-        return AsyncSocketModeHandler(
-            self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client
+        handler = AsyncSocketModeHandler(
+            self.app,
+            self.settings.slack_app_token.get_secret_value(),
+            web_client=self.client,
+            ping_interval=PING_INTERVAL_S,
         )
+        self.watchdog.listen(handler.client)
+        return handler
 
     # -- surfaces ------------------------------------------------------------------------
 

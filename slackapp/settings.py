@@ -29,6 +29,9 @@ class SlackSettings(ChatSettings):
     #: How often the health watchdog checks the Socket Mode connection, in seconds, and
     #: reconnects one that has gone silent.
     slack_watchdog_s: float = Field(default=30.0, gt=0)
+    #: The watchdog also reconnects a connection that has carried nothing from Slack for
+    #: this many seconds (a "zombie" that answers pings but delivers nothing).
+    slack_quiet_s: float = Field(default=1800.0, gt=0)
 
     @field_validator("slack_api_url")
     @classmethod

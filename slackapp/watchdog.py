@@ -4,9 +4,11 @@ slack-sdk's aiohttp client can end up connected in name only: a reconnect that f
 half-way leaves no task receiving messages (slackapi/python-slack-sdk#1446), and a
 connection can go silent with nothing noticing (slackapi/bolt-python#1529). Slack then
 delivers nothing and the app never says so. Every few seconds the watchdog checks that
-the connection is open, that its receive and monitor tasks are alive and that pongs
-come back; when any is not, it logs it and connects again, with a new handler when the
-old client will not reconnect.
+the connection is open, that its receive and monitor tasks are alive, that pongs come
+back, and that the connection has carried something (an envelope, Slack's hello or
+disconnect notice) within ``quiet_s``: a zombie connection still answers pings. When
+any check fails it logs why and connects again, with a new handler when the old client
+will not reconnect. (A quiet workspace costs a reconnect every ``quiet_s``: cheap.)
 """
 
 from __future__ import annotations
@@ -26,13 +28,23 @@ log = logging.getLogger(__name__)
 
 
 class Watchdog:
-    def __init__(self, bot: SlackBot, interval_s: float) -> None:
+    def __init__(self, bot: SlackBot, interval_s: float, quiet_s: float) -> None:
         self.bot = bot
         self.interval_s = interval_s
+        self.quiet_s = quiet_s
         self.reconnects = 0
+        self.last_heard = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
+    def listen(self, client: SocketModeClient) -> None:
+        """Note the time of every message ``client`` receives."""
+        client.on_message_listeners.append(self._heard)
+
+    async def _heard(self, message: object) -> None:
+        self.last_heard = time.monotonic()
+
     def start(self) -> None:
+        self.last_heard = time.monotonic()
         if self._task is None:
             self._task = asyncio.create_task(self._watch(), name="slack-watchdog")
 
@@ -73,11 +85,15 @@ class Watchdog:
             return f"no pong for {time.time() - last_pong:.0f} s"
         if not await client.is_connected():
             return "the client says it is not connected"
+        quiet = time.monotonic() - self.last_heard
+        if quiet > self.quiet_s:
+            return f"nothing received for {quiet:.0f} s"
         return None
 
     async def reconnect(self) -> None:
         """Connect again on a fresh endpoint; failing that, on a new handler."""
         self.reconnects += 1
+        self.last_heard = time.monotonic()  # (the new connection's hello comes next)
         client = self.bot.handler.client
         try:
             await asyncio.wait_for(client.connect_to_new_endpoint(force=True), self.interval_s * 4)
@@ -87,7 +103,7 @@ class Watchdog:
             log.info("Socket Mode connection restored")
             return
         old = self.bot.handler
-        self.bot.handler = self.bot.new_handler()
+        self.bot.handler = self.bot.new_handler()  # (which the watchdog listens to)
         with contextlib.suppress(Exception):
             await old.close_async()
         await self.bot.handler.connect_async()
