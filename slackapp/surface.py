@@ -136,7 +136,7 @@ class SlackSurface:
     async def _edit_now(self, text: str) -> None:
         """Put ``text`` in the placeholder, buttons gone, waiting for a slot if need be."""
         assert self.ts is not None
-        self.throttle.drop((self.channel, self.ts))
+        await self.throttle.drop((self.channel, self.ts))
         await self.throttle.acquire(self.team)
         await self.client.chat_update(
             channel=self.channel, ts=self.ts, **self._placeholder(text, None)
@@ -192,7 +192,7 @@ class SlackSurface:
             text=mrkdwn(message),
         )
         if self.ts is not None:
-            self.throttle.drop((self.channel, self.ts))
+            await self.throttle.drop((self.channel, self.ts))
             ts, self.ts = self.ts, None
             try:
                 await self.client.chat_delete(channel=self.channel, ts=ts)

@@ -40,6 +40,7 @@ class EditThrottle:
         self._teams: dict[str, _Team] = {}
         self._pending: dict[Hashable, Send] = {}
         self._flushers: dict[Hashable, asyncio.Task[None]] = {}
+        self._sending: set[Hashable] = set()
 
     def _room(self, team: _Team, now: float) -> float:
         """0 when ``team`` may edit now, else the seconds until its oldest edit leaves
@@ -79,12 +80,17 @@ class EditThrottle:
             self._flushers[key] = flusher
         return flusher
 
-    def drop(self, key: Hashable) -> None:
-        """Forget the waiting progress edit of ``key`` (its result is about to replace it)."""
+    async def drop(self, key: Hashable) -> None:
+        """Forget the waiting progress edit of ``key`` (its result is about to replace
+        it); one already on its way is let finish first, so that it cannot land after
+        the result."""
         self._pending.pop(key, None)
         flusher = self._flushers.pop(key, None)
-        if flusher is not None:
+        if flusher is None:
+            return
+        if key not in self._sending:
             flusher.cancel()
+        await asyncio.wait([flusher])
 
     async def drain(self, timeout: float) -> None:
         """Let the waiting progress edits go out, for at most ``timeout`` seconds (the
@@ -102,10 +108,13 @@ class EditThrottle:
                 send = self._pending.pop(key, None)
                 if send is None:
                     continue
+                self._sending.add(key)
                 try:
                     await send()
                 except Exception as exc:  # a deleted message, a refused edit: the job goes on
                     log.info("progress edit failed: %s", exc)
+                finally:
+                    self._sending.discard(key)
         finally:
             if self._flushers.get(key) is asyncio.current_task():
                 del self._flushers[key]

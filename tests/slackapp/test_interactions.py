@@ -84,7 +84,7 @@ async def test_a_button_with_a_mangled_value_says_so(
 ) -> None:
     await start_app()
     await fake_slack.slash_command("/generate", "max_tokens:4 seed:1 Hello")
-    top, replies = await answer(fake_slack)
+    _, replies = await answer(fake_slack)
     last = replies[-1] if replies[-1].blocks else replies[-2]
     await fake_slack.click(CHANNEL, last.ts, "generate:continue", value="{not json")
     (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))

@@ -9,6 +9,8 @@ from tests.bot.conftest import ModelGate
 from tests.fakeslack import FakeSlack
 
 from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, texts
+from slackapp.throttle import EditThrottle
+
 from .test_restart import every_model_gated
 
 
@@ -52,3 +54,23 @@ async def test_a_button_draws_on_its_commands_cooldown(
     assert "Easy there" in note.text
     await fake_slack.click(CHANNEL, card.ts, "imagine:again", user=BOB)  # bob's own allowance
     await fake_slack.wait_for(lambda: len(fake_slack.thread(CHANNEL, top.ts)) > len(replies))
+
+
+async def test_progress_of_many_jobs_stays_within_the_workspaces_edit_allowance(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    fake_slack.rate_limits = {"chat.update": (6, 2.0)}  # Slack's Tier 3, sped up 30 times
+    for n in range(4):
+        fake_slack.add_user(f"U0FLOOD00{n}", f"user{n}")
+    bot = await start_app(max_batch_size=1, cooldown_rate=10)
+    bot.throttle = EditThrottle(per_minute=5, window_s=2.0)  # SLACK_EDITS_PER_MINUTE, sped up
+    bot.runner.edit_interval_s = 0.01  # every change of place in the queue wants an edit
+    jobs = 8
+    for n in range(jobs):
+        await fake_slack.slash_command("/sentiment", f"request {n}", user=f"U0FLOOD00{n % 4}")
+    for n in range(jobs):
+        await answer(fake_slack, placeholder_count=n, timeout=60)
+    updates = [args for method, args in fake_slack.api.calls if method == "chat.update"]
+    # every placeholder got its final edit, and (the fixture checks) no call was refused
+    assert len(updates) >= jobs
+    assert all("Done" in texts(m) for m in public(fake_slack))
