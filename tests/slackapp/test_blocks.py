@@ -63,7 +63,8 @@ def test_a_card_is_a_header_sections_fields_and_small_print() -> None:
     (payload,) = payloads(Message(cards=[card], buttons=[Button("imagine:again", "Again", "🔁")]))
     blocks = valid(payload)
     assert [b["type"] for b in blocks] == [
-        "context", "header", "section", "context", "section", "section", "section", "context", "actions",
+        "context", "header", "section", "context", "section",
+        "section", "section", "context", "actions",
     ]  # fmt: skip
     assert blocks[3]["elements"][1]["text"] == "small print two"
     assert blocks[5]["fields"][0]["text"] == "*Score*\n98%"

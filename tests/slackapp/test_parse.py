@@ -77,7 +77,7 @@ def test_errors_say_what_and_show_the_usage(name: str, text: str, problem: str) 
 
 
 @pytest.mark.parametrize("spec", COMMANDS, ids=lambda c: c.name)
-def test_every_example_parses(spec) -> None:  # noqa: ANN001
+def test_every_example_parses(spec) -> None:
     values = parse_command(spec, spec.example.removeprefix(f"/{spec.name}"))
     assert values[spec.text]
 

@@ -13,7 +13,7 @@ async def test_progress_edits_are_coalesced_and_never_exceed_the_allowance() -> 
     throttle = EditThrottle(per_minute=3, window_s=0.4)
     sent: list[tuple[str, float]] = []
 
-    def edit(key: str, n: int):  # noqa: ANN202
+    def edit(key: str, n: int):
         async def send() -> None:
             sent.append((f"{key}{n}", time.monotonic()))
 
