@@ -21,6 +21,7 @@ from chat.render.base import clip
 from inference import Result
 
 from .blocks import actions_block, payloads, section
+from .manifest import APP_NAME
 from .mrkdwn import escape, mrkdwn
 from .throttle import EditThrottle
 
@@ -115,7 +116,7 @@ class SlackSurface:
             )
         except SlackApiError as exc:
             if exc.response.get("error") in ("not_in_channel", "channel_not_found"):
-                raise UserError(NOT_IN_CHANNEL.format(name="pipeline-bot")) from None
+                raise UserError(NOT_IN_CHANNEL.format(name=APP_NAME)) from None
             raise
         self.ts = response["ts"]
 
@@ -155,7 +156,7 @@ class SlackSurface:
         skip: int = 0,
         sent: Callable[[int], Awaitable[None]],
     ) -> None:
-        done = "✅ Done: the answer is in the thread." if self.thread_ts is None else "✅ Done:"
+        done = "✅ Done: the answer is in the thread." if self.thread_ts is None else "✅ Done."
         if self.ts is not None:
             await self._edit_now(f"{note} {done}".strip())
         for number, message in enumerate(reply.messages, start=1):

@@ -7,6 +7,7 @@ import json
 from tests.fakeslack import FakeSlack
 
 from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, texts
+from .test_restart import at_least
 
 
 async def test_imagine_alone_opens_a_modal_whose_errors_show_in_it(
@@ -70,11 +71,15 @@ async def test_cancel_stops_a_waiting_image_for_its_requester_only(
         timeout=20,
     )
     await fake_slack.click(CHANNEL, placeholder.ts, "job:cancel", user=BOB)
-    await fake_slack.settle()
-    assert not placeholder.deleted
+    (refused,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(BOB))
+    assert "Only the person who asked" in refused.text and not placeholder.deleted
+    # a job the app no longer knows (from before a restart, say)
+    await fake_slack.click(CHANNEL, placeholder.ts, "job:cancel", value="0" * 32)
+    (gone,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "already finished or expired" in gone.text and not placeholder.deleted
     await fake_slack.click(CHANNEL, placeholder.ts, "job:cancel", user=ALICE)
     await fake_slack.wait_for(lambda: placeholder.deleted, timeout=20)
-    note = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    note = await fake_slack.wait_for(lambda: at_least(fake_slack.ephemerals_for(ALICE), 2))
     assert "cancelled" in note[-1].text.lower()
     assert not bot.runner.waiting or all(t.done() for t in bot.runner.waiting)
 
@@ -94,3 +99,14 @@ async def test_a_button_with_a_mangled_value_says_so(
     (actions,) = [b for b in last.blocks if b["type"] == "actions"]
     story = json.loads(actions["elements"][0]["value"])  # the real value is compact JSON
     assert story["p"] == "Hello" and story["m"] == 4
+
+
+async def test_a_channel_the_app_is_not_in_gets_a_word_to_the_user_alone(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_channel("C0PRIV0001", "secret", is_private=True, is_member=False)
+    await start_app()
+    assert await fake_slack.slash_command("/sentiment", "hello", channel="C0PRIV0001") == {}
+    (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "Invite me" in note.text and note.channel == "C0PRIV0001"
+    assert fake_slack.take_violations()  # the refused chat.postMessage, as Slack refuses it
