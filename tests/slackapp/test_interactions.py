@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
+import pytest
+
+from slackapp.listeners import guarded
 from tests.fakeslack import FakeSlack
 
 from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, texts
@@ -30,6 +35,20 @@ async def test_imagine_alone_opens_a_modal_whose_errors_show_in_it(
     top, replies = await answer(fake_slack)
     assert "a boat" in texts(top)
     assert any("`5`" in texts(r) for r in replies)
+
+
+async def test_classify_alone_opens_its_form_with_a_yes_no_choice(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    await fake_slack.slash_command("/classify", "   ")
+    (modal,) = await fake_slack.wait_for(lambda: list(fake_slack.views.values()))
+    yes = {"text": {"type": "plain_text", "text": "yes"}, "value": "yes"}
+    values = {"text": "The match ended 2-1.", "labels": "sport, politics", "multi_label": yes}
+    assert await fake_slack.submit_view(modal.id, values) == {}
+    _, replies = await answer(fake_slack)
+    shown = "\n".join(texts(r) for r in replies)
+    assert "sport" in shown and "politics" in shown
 
 
 async def test_a_message_shortcut_runs_on_the_message(
@@ -110,3 +129,20 @@ async def test_a_channel_the_app_is_not_in_gets_a_word_to_the_user_alone(
     (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
     assert "Invite me" in note.text and note.channel == "C0PRIV0001"
     assert fake_slack.take_violations()  # the refused chat.postMessage, as Slack refuses it
+
+
+async def test_a_listener_that_fails_after_its_ack_still_acks_and_apologises(
+    start_app: AppFactory, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_app()
+
+    async def broken(ack: Any, body: dict) -> None:
+        await ack()
+        raise RuntimeError("/secret/path/model.bin is corrupt")
+
+    bot.app.command("/broken")(guarded(bot, "/broken", broken))
+    with caplog.at_level(logging.ERROR, logger="chat.errors"):
+        assert await fake_slack.slash_command("/broken", "anything") == {}
+        (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "something went wrong on our side" in note.text and "error id" in note.text
+    assert "/secret/path" not in note.text and "/secret/path" in caplog.text
