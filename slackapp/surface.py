@@ -22,7 +22,7 @@ from inference import Result
 
 from .blocks import actions_block, payloads, section
 from .manifest import APP_NAME
-from .mrkdwn import escape, mrkdwn
+from .mrkdwn import escape, mrkdwn, plain
 from .throttle import EditThrottle
 
 #: ``render(task, result, args, max_bytes)``: the Slack reply for a result (``replies``).
@@ -102,7 +102,8 @@ class SlackSurface:
         blocks = [section(f"{mrkdwn(self.title)}\n{mrkdwn(text)}")]
         if buttons:
             blocks.append(actions_block(buttons))
-        return {"text": escape(f"{self.title}: {text}")[:300], "blocks": blocks}
+        # the notification text: plain, short
+        return {"text": escape(clip(plain(f"{self.title}: {text}"), 300)), "blocks": blocks}
 
     async def acknowledge(self) -> None:
         try:

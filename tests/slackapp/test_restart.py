@@ -49,6 +49,8 @@ async def test_jobs_waiting_at_a_restart_resume_in_their_placeholders(
         for n, user in enumerate(users):
             await fake_slack.slash_command("/sentiment", f"request {n}", user=user)
         waiting = await fake_slack.wait_for(lambda: at_least(placeholders(fake_slack), 2))
+        # each shows its wait: its job is followed (not merely acknowledged)
+        await fake_slack.wait_for(lambda: all(p.edits for p in waiting), timeout=10)
         assert await asyncio.to_thread(gate.entered.wait, 10)
         closing = asyncio.create_task(running.stop(first))
         await fake_slack.wait_for(
