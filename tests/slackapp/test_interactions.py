@@ -146,3 +146,30 @@ async def test_a_listener_that_fails_after_its_ack_still_acks_and_apologises(
         (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
     assert "something went wrong on our side" in note.text and "error id" in note.text
     assert "/secret/path" not in note.text and "/secret/path" in caplog.text
+
+
+async def test_translate_to_english_detects_the_language(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    english = fake_slack.post_as_user(CHANNEL, "Good morning, how are you all doing today?")
+    await fake_slack.message_shortcut("translate_to_english", english)
+    (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "already in English" in note.text
+    french = fake_slack.post_as_user(CHANNEL, "Bonjour à tous, comment allez-vous aujourd'hui ?")
+    await fake_slack.message_shortcut("translate_to_english", french)
+    _, replies = await answer(fake_slack)
+    shown = "\n".join(texts(r) for r in replies)
+    assert "French → English" in shown and "Detected French" in shown
+
+
+async def test_nobody_is_mentioned_whatever_the_text_says(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app()
+    ts = fake_slack.post_as_user(CHANNEL, "<!channel> @here <!subteam^S123> big news everyone")
+    await fake_slack.message_shortcut("sentiment", ts)
+    await fake_slack.slash_command("/ner", "@everyone <!here> meet Ada in London")
+    await answer(fake_slack)
+    await answer(fake_slack, placeholder_count=1)
+    # (the fake_slack fixture fails the test on any mass mention it saw)
