@@ -1,5 +1,6 @@
 """The bot's commands: one cog (extension) per family of commands.
 
 Cogs are thin: they declare the options, call the inference service through
-``bot.jobs.run_job`` and leave rendering to ``bot.render``.
+``bot.jobs.run_job`` and leave rendering to ``chat.render`` (the cards) and
+``bot.render`` (the cards as embeds and views).
 """

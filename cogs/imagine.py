@@ -17,7 +17,7 @@ from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
 from bot.jobs import renderer, run_job
-from bot.render import app_choices, card_from_embed
+from bot.render import app_choices, cards_of
 from bot.showcase import with_share
 from chat.cards import Reply
 from chat.render.imagine import render_image, request_from_card, size_choices
@@ -136,8 +136,8 @@ class Imagine(PipelineCog):
     async def regenerate(self, interaction: discord.Interaction) -> None:
         """The request of the image the button sits on again, with a new seed."""
         message = interaction.message
-        embeds = message.embeds if message else []
-        request = request_from_card(card_from_embed(embeds[0])) if embeds else None
+        cards = cards_of(message) if message else []
+        request = request_from_card(cards[0]) if cards else None
         if request is None:
             raise UserError("The settings of this image cannot be read; use /imagine instead.")
         self.bot.admit("imagine", interaction)
