@@ -127,9 +127,10 @@ class Driver:
         self: FakeSlack, view_id: str, values: dict[str, Any], *, user: str | None = None
     ) -> dict[str, Any]:
         """Submit an open modal; ``values`` maps each input's ``action_id`` to its value (a
-        string for text/number inputs, an option dict for selects). Inputs left out are empty;
-        a required one left out raises ``ValueError`` (Slack's client would not submit).
-        The view closes unless the ack answers ``response_action`` errors/update/push."""
+        string for text/number inputs, an option dict for selects). Inputs left out submit
+        their initial value or none; a required one without a value raises ``ValueError``
+        (Slack's client would not submit). The view closes unless the ack answers
+        ``response_action`` errors (stays) or update (replaced)."""
         view = self.views[view_id]
         if view.closed:
             raise ValueError(f"view {view_id} is closed")
@@ -141,7 +142,8 @@ class Driver:
             element = block["element"]
             action_id, kind = element.get("action_id", ""), element.get("type", "")
             unknown.discard(action_id)
-            value = values.get(action_id)
+            # what the user left untouched submits the element's initial value, as in Slack
+            value = values.get(action_id, _initial(element))
             if value in (None, "") and not block.get("optional"):
                 raise ValueError(f"the required input {action_id!r} has no value")
             shape = _STATE_VALUE.get(kind, lambda v: {"value": v})(value)
@@ -154,9 +156,7 @@ class Driver:
             "response_urls": [],
         }
         ack = await self.socket.deliver("interactive", payload, True)
-        self.responses.view_ack(view.view.get("blocks") or [], ack)
-        if ack.get("response_action") not in ("errors", "update", "push"):
-            view.closed = True
+        self.responses.view_ack(view, ack)
         return ack
 
     async def event(self: FakeSlack, event: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +184,13 @@ class Driver:
         self.channels[channel].messages.append(message)
         self.notifier.notify()
         return message.ts
+
+
+def _initial(element: dict[str, Any]) -> Any:
+    for key in ("initial_value", "initial_option", "initial_options"):
+        if key in element:
+            return element[key]
+    return None
 
 
 def _find_element(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .models import Ephemeral, Message, SlackError, new_id
+from .models import Ephemeral, Message, SlackError, View, new_id
 from .validation import check_blocks, check_text, check_view
 
 if TYPE_CHECKING:
@@ -102,21 +102,28 @@ class Responses:
         else:
             self.fake.ephemerals.append(Ephemeral(channel, user, self.fake.new_ts(), text, blocks))
 
-    def view_ack(self, view_blocks: list[dict[str, Any]], ack: dict[str, Any]) -> None:
-        """A view_submission ack: ``errors`` must name input blocks; ``update`` needs a view."""
+    def view_ack(self, view: View, ack: dict[str, Any]) -> None:
+        """A view_submission ack: ``errors`` must name input blocks (the view stays open);
+        ``update`` replaces the view; none or ``clear`` closes it."""
         action = ack.get("response_action")
         try:
             if action == "errors":
                 errors = ack.get("errors")
-                inputs = {b.get("block_id") for b in view_blocks if b.get("type") == "input"}
+                blocks = view.view.get("blocks") or []
+                inputs = {b.get("block_id") for b in blocks if b.get("type") == "input"}
                 if not isinstance(errors, dict) or not errors or set(errors) - inputs:
                     raise SlackError("invalid_errors", f"errors must name input blocks: {errors}")
-            elif action in ("update", "push"):
-                check_view(ack.get("view"))
-            elif action not in (None, "clear"):
+                return
+            if action == "update":
+                view.history.append(view.view)
+                view.view, view.hash = check_view(ack.get("view")), new_id("h")
+                return
+            if action not in (None, "clear"):
                 raise SlackError("invalid_response_action", str(action))
-        except SlackError as e:
+        except SlackError as e:  # Slack shows an error in the modal, which stays open
             self.fake.violations.append(f"view_submission ack: {e}")
+            return
+        view.closed = True
 
     def check_message_payload(self, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         """The text and blocks of a message body outside the Web API, checked like one."""

@@ -201,6 +201,13 @@ class FakeSlack(Driver):
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         return self.channels[channel].thread(thread_ts)
 
+    def find_channel(self, ref: str) -> Channel | None:
+        """A channel by id, or by name (``#general`` or ``general``), as Slack accepts."""
+        name = ref.removeprefix("#")
+        return self.channels.get(ref) or next(
+            (c for c in self.channels.values() if c.name == name), None
+        )
+
     def ephemerals_for(self, user: str) -> list[Ephemeral]:
         return [e for e in self.ephemerals if e.user == user]
 

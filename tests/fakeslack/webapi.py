@@ -76,6 +76,8 @@ class WebApi:
             result = await handler(args)
         except SlackError as e:
             return self._refuse(name, args, e)
+        except (AttributeError, KeyError, TypeError, ValueError) as e:  # malformed arguments
+            return self._refuse(name, args, SlackError("invalid_arguments", repr(e)))
         self.fake.notifier.notify()
         return web.json_response({"ok": True, **result})
 
@@ -160,7 +162,7 @@ class WebApi:
             self.fake.violations.append(f"a message pings {ping!r}")
 
     def _channel_for_write(self, args: Args) -> Channel:
-        channel = self.fake.channels.get(str(args["channel"]))
+        channel = self.fake.find_channel(str(args["channel"]))
         if channel is None:
             raise SlackError("channel_not_found")
         if not channel.is_member:
@@ -256,7 +258,11 @@ class WebApi:
         _required(args, "view")
         if not args.get("view_id") and not args.get("external_id"):
             raise SlackError("invalid_arguments", "view_id or external_id is required")
-        view = self.fake.views.get(str(args.get("view_id")))
+        view = self.fake.views.get(str(args.get("view_id"))) or next(
+            (v for v in self.fake.views.values()
+             if args.get("external_id") and v.view.get("external_id") == args["external_id"]),
+            None,
+        )  # fmt: skip
         if view is None or view.closed:
             raise SlackError("not_found")
         if args.get("hash") and args["hash"] != view.hash:
