@@ -61,15 +61,18 @@ def check_result(safety_checker: bool, policy: str) -> None:
         raise UserError(UNCHECKED.get(policy, UNCHECKED["nowhere"]))
 
 
-async def check_model(service: Backend, policy: str, inputs: dict[str, Any]) -> None:
+async def check_model(
+    service: Backend, policy: str, inputs: dict[str, Any], *, load: bool = True
+) -> None:
     """Refuse before the job when the image model is known to have no active safety
-    checker and ``policy`` forbids unchecked images; the model is loaded first when it
-    has not been yet (which may take a while: acknowledge the user before)."""
+    checker and ``policy`` forbids unchecked images. With ``load`` the model is loaded
+    first when it has not been yet (which may take a while: acknowledge the user
+    before); without, an unknown checker is left to ``check_result``."""
     if policy == UNCHECKED_ALLOWED:
         return
     task = service.task("imagine")
     checked = task.safety_checker_active()
-    if checked is None:
+    if checked is None and load:
         task.parse(**inputs)  # bad input is refused before the model loads
         await service.preload(["imagine"])  # a failure shows when the job runs
         checked = task.safety_checker_active()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chat.catalogue import command as catalogue_command
 from chat.errors import Interrupted, UserError, error_message
-from chat.policy import channel_policy, check_prompt
+from chat.policy import channel_policy, check_model, check_prompt
 from chat.render.base import clip, escape
 from inference import InvalidInput
 from inference.languages import language_name
@@ -98,9 +98,12 @@ async def prepare(bot: SlackBot, name: str, values: dict[str, Any]) -> Request:
             "seed": values.get("seed"),
             "size": values.get("size"),
         }
-        # Slack has no age-restricted channels: unchecked images only where the
-        # policy allows them anywhere (the renderer withholds them otherwise)
-        request.render_args = {"policy": channel_policy(bot.settings.imagine_nsfw_policy, False)}
+        # Slack has no age-restricted channels: unchecked images only where the policy
+        # allows them anywhere. Refused at once when the model is known to have no
+        # checker; else the renderer withholds an unchecked image.
+        policy = channel_policy(bot.settings.imagine_nsfw_policy, False)
+        await check_model(bot.service, policy, request.inputs, load=False)
+        request.render_args = {"policy": policy}
     else:
         raise UserError(f"/{name} is not a command of this app.")
     request.inputs = {k: v for k, v in request.inputs.items() if v is not None}

@@ -93,3 +93,29 @@ async def test_an_unknown_language_is_a_usage_error(
     (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
     assert "Usage: `/translate" in note.text
     assert not [m for m in fake_slack.messages(CHANNEL) if m.bot_id and not m.deleted]
+
+
+async def test_an_unchecked_image_is_withheld_where_the_policy_forbids_it(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app(imagine_nsfw_policy="nowhere")  # the tiny model has no safety checker
+    await fake_slack.slash_command("/imagine", "steps:2 size:64x64 a cat")
+    (first,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE), 30)
+    assert "no safety filter" in first.text
+    await fake_slack.wait_for(
+        lambda: all(m.deleted for m in fake_slack.messages(CHANNEL) if m.bot_id)
+    )
+    placeholders = len([m for m in fake_slack.messages(CHANNEL) if m.bot_id])
+    # now the model is known to have none: refused before anything is public
+    await fake_slack.slash_command("/imagine", "steps:2 size:64x64 a dog")
+    await fake_slack.wait_for(lambda: len(fake_slack.ephemerals_for(ALICE)) == 2)
+    assert len([m for m in fake_slack.messages(CHANNEL) if m.bot_id]) == placeholders
+    assert not fake_slack.files
+
+
+async def test_the_blocklist_refuses_a_prompt(start_app: AppFactory, fake_slack: FakeSlack) -> None:
+    await start_app(imagine_blocklist="forbidden thing, other")
+    await fake_slack.slash_command("/imagine", "a FORBIDDEN   thing at dusk")
+    (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "“forbidden thing” are not allowed" in note.text
+    assert not [m for m in fake_slack.messages(CHANNEL) if m.bot_id]
