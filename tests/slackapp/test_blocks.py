@@ -115,3 +115,9 @@ def test_a_button_value_past_slacks_limit_is_refused_not_clipped() -> None:
         button(Button("x", "X", value="v" * 2001))
     element = button(Button("x", "Cancel", "✖️", "secondary", value="v" * 2000))
     assert "style" not in element and element["text"]["text"] == "✖️ Cancel"
+
+
+def test_text_that_grows_when_escaped_still_fits() -> None:
+    pages = payloads(Message(content="&<>" * 3000, cards=[Card(description="<" * 9000)]))
+    sections = [b for page in pages for b in valid(page) if b["type"] == "section"]
+    assert sum(b["text"]["text"].count("&lt;") for b in sections) == 3000 + 9000
