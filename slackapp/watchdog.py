@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The least time a reconnection is given before it counts as failed.
+CONNECT_S = 30.0
+
 
 class Watchdog:
     def __init__(self, bot: SlackBot, interval_s: float, quiet_s: float) -> None:
@@ -93,18 +96,21 @@ class Watchdog:
     async def reconnect(self) -> None:
         """Connect again on a fresh endpoint; failing that, on a new handler."""
         self.reconnects += 1
-        self.last_heard = time.monotonic()  # (the new connection's hello comes next)
-        client = self.bot.handler.client
+        limit = max(4 * self.interval_s, CONNECT_S)
         try:
-            await asyncio.wait_for(client.connect_to_new_endpoint(force=True), self.interval_s * 4)
+            client = self.bot.handler.client
+            await asyncio.wait_for(client.connect_to_new_endpoint(force=True), limit)
         except Exception as exc:
             log.warning("reconnecting failed (%s): starting a new Socket Mode handler", exc)
-        if await self.problem() is None:
-            log.info("Socket Mode connection restored")
-            return
+        else:
+            self.last_heard = time.monotonic()  # (the new connection's hello comes next)
+            if await self.problem() is None:
+                log.info("Socket Mode connection restored")
+                return
         old = self.bot.handler
         self.bot.handler = self.bot.new_handler()  # (which the watchdog listens to)
         with contextlib.suppress(Exception):
             await old.close_async()
-        await self.bot.handler.connect_async()
+        await asyncio.wait_for(self.bot.handler.connect_async(), limit)
+        self.last_heard = time.monotonic()
         log.info("Socket Mode connection restored with a new handler")
