@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from bot.settings import BotSettings
+from slackapp.settings import SlackSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -16,7 +17,7 @@ def env_example() -> dict[str, str]:
 
 
 def test_env_example_lists_every_setting_and_nothing_else() -> None:
-    fields = {name.upper() for name in BotSettings.model_fields}
+    fields = {name.upper() for name in (*BotSettings.model_fields, *SlackSettings.model_fields)}
     assert set(env_example()) == fields
 
 
@@ -26,6 +27,10 @@ def test_env_example_loads_as_the_defaults(tmp_path: Path) -> None:
     defaults = BotSettings(_env_file=None)
     for name in BotSettings.model_fields:
         assert getattr(from_file, name) == getattr(defaults, name), name
+    slack_file = SlackSettings(_env_file=tmp_path / ".env")
+    slack_defaults = SlackSettings(_env_file=None)
+    for name in SlackSettings.model_fields:
+        assert getattr(slack_file, name) == getattr(slack_defaults, name), name
 
 
 def test_readme_documents_every_setting() -> None:

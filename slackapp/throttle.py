@@ -1,0 +1,120 @@
+"""One ``chat.update`` allowance per workspace, shared by every job.
+
+Slack lets an app call ``chat.update`` about 50 times a minute in a workspace (Tier 3),
+however many placeholders it is editing. Progress edits are offered: sent now when
+the last minute has room, else kept (only the latest per placeholder) and sent when a
+slot frees. Edits that must happen (the result in place of the wait) wait for a slot,
+ahead of any progress edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[], Awaitable[object]]
+
+#: How long a waiting progress edit sleeps before it looks again for a slot that an
+#: urgent edit did not take.
+POLL_S = 0.05
+
+
+@dataclass
+class _Team:
+    sent: deque[float] = field(default_factory=deque)
+    urgent: int = 0
+
+
+class EditThrottle:
+    """At most ``per_minute`` edits in any ``window_s`` seconds, per workspace."""
+
+    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window_s = window_s
+        self._teams: dict[str, _Team] = {}
+        self._pending: dict[Hashable, Send] = {}
+        self._flushers: dict[Hashable, asyncio.Task[None]] = {}
+        self._sending: set[Hashable] = set()
+
+    def _room(self, team: _Team, now: float) -> float:
+        """0 when ``team`` may edit now, else the seconds until its oldest edit leaves
+        the window."""
+        while team.sent and team.sent[0] <= now - self.window_s:
+            team.sent.popleft()
+        if len(team.sent) < self.per_minute:
+            return 0.0
+        return team.sent[0] + self.window_s - now
+
+    async def acquire(self, team_id: str, *, urgent: bool = True) -> None:
+        """Wait for a slot in ``team_id``'s window and take it. Urgent edits go first:
+        a progress edit waits while one is waiting."""
+        team = self._teams.setdefault(team_id, _Team())
+        if urgent:
+            team.urgent += 1
+        try:
+            while True:
+                now = time.monotonic()
+                wait = self._room(team, now)
+                if wait == 0 and (urgent or team.urgent == 0):
+                    team.sent.append(now)
+                    return
+                await asyncio.sleep(max(wait, POLL_S))
+        finally:
+            if urgent:
+                team.urgent -= 1
+
+    def offer(self, team_id: str, key: Hashable, send: Send) -> asyncio.Task[None]:
+        """Send a progress edit of the message ``key`` when ``team_id`` has room: at
+        once, or later in place of any edit of ``key`` still waiting (only the latest
+        is sent). Returns the task that sends it."""
+        self._pending[key] = send
+        flusher = self._flushers.get(key)
+        if flusher is None or flusher.done():
+            flusher = asyncio.create_task(self._flush(team_id, key), name=f"edit-{key}")
+            self._flushers[key] = flusher
+        return flusher
+
+    async def drop(self, key: Hashable) -> None:
+        """Forget the waiting progress edit of ``key`` (its result is about to replace
+        it); one already on its way is let finish first, so that it cannot land after
+        the result."""
+        self._pending.pop(key, None)
+        flusher = self._flushers.pop(key, None)
+        if flusher is None:
+            return
+        if key not in self._sending:
+            flusher.cancel()
+        await asyncio.wait([flusher])
+
+    async def drain(self, timeout: float) -> None:
+        """Let the waiting progress edits go out, for at most ``timeout`` seconds (the
+        app is stopping: "restarting" notes should reach their users)."""
+        flushers = [f for f in self._flushers.values() if not f.done()]
+        if flushers:
+            _, late = await asyncio.wait(flushers, timeout=timeout)
+            for flusher in late:
+                flusher.cancel()
+
+    async def _flush(self, team_id: str, key: Hashable) -> None:
+        try:
+            while key in self._pending:  # (an edit offered while the last one was sent)
+                await self.acquire(team_id, urgent=False)
+                send = self._pending.pop(key, None)
+                if send is None:
+                    continue
+                self._sending.add(key)
+                try:
+                    await send()
+                except Exception as exc:  # a deleted message, a refused edit: the job goes on
+                    log.info("progress edit failed: %s", exc)
+                finally:
+                    self._sending.discard(key)
+        finally:
+            if self._flushers.get(key) is asyncio.current_task():
+                del self._flushers[key]

@@ -1,0 +1,107 @@
+"""Restarts: unfinished jobs resume by editing the same placeholders, and the buttons of
+earlier replies work in a new process (their values carry what they need)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+
+import torch
+
+from chat.jobs import RESUMED
+from chat.journal import RESTARTING
+from slackapp.mrkdwn import mrkdwn
+from tests.bot.conftest import ModelGate
+from tests.fakeslack import FakeSlack
+
+from .conftest import CHANNEL, AppFactory, Running, answer, texts
+
+
+@contextlib.contextmanager
+def every_model_gated(gate: ModelGate) -> Iterator[ModelGate]:
+    """Hold every model's forward passes at ``gate`` (a torch hook on all modules),
+    closed to begin with."""
+    gate.opened.clear()
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(gate.hook)
+    try:
+        yield gate
+    finally:
+        gate.opened.set()
+        handle.remove()
+
+
+def at_least(items: list, count: int) -> list | None:
+    return items if len(items) >= count else None
+
+
+def placeholders(fake: FakeSlack) -> list:
+    return [m for m in fake.messages(CHANNEL) if m.bot_id and not m.thread_ts]
+
+
+async def test_jobs_waiting_at_a_restart_resume_in_their_placeholders(
+    start_app: AppFactory, fake_slack: FakeSlack, running: Running, gate: ModelGate
+) -> None:
+    users = ["U0USER0001", "U0USER0002"]
+    with every_model_gated(gate):
+        first = await start_app(max_batch_size=1)
+        for n, user in enumerate(users):
+            await fake_slack.slash_command("/sentiment", f"request {n}", user=user)
+        waiting = await fake_slack.wait_for(lambda: at_least(placeholders(fake_slack), 2))
+        # each shows its wait: its job is followed (not merely acknowledged)
+        await fake_slack.wait_for(lambda: all(p.edits for p in waiting), timeout=10)
+        assert await asyncio.to_thread(gate.entered.wait, 10)
+        closing = asyncio.create_task(running.stop(first))
+        await fake_slack.wait_for(
+            lambda: all(mrkdwn(RESTARTING) in texts(p) for p in waiting), timeout=10
+        )
+        gate.opened.set()
+        await closing
+
+    await start_app(max_batch_size=1)
+    for placeholder in waiting:
+        await fake_slack.wait_for(
+            lambda p=placeholder: "Done" in texts(p) and fake_slack.thread(CHANNEL, p.ts), 30
+        )
+        assert RESUMED.split(" ", 1)[1] in texts(placeholder)
+    await fake_slack.settle(0.3)
+    for placeholder in waiting:
+        replies = fake_slack.thread(CHANNEL, placeholder.ts)
+        assert len(replies) == 1  # delivered once
+    assert len(placeholders(fake_slack)) == 2  # no new placeholder
+
+
+async def test_regenerate_and_continue_work_after_a_restart(
+    start_app: AppFactory, fake_slack: FakeSlack, running: Running
+) -> None:
+    first = await start_app()
+    await fake_slack.slash_command("/imagine", "steps:2 seed:9 size:64x64 a green hill")
+    image_top, image_replies = await answer(fake_slack)
+    await fake_slack.slash_command("/generate", "max_tokens:4 seed:2 Once upon")
+    story_top, story_replies = await answer(fake_slack, placeholder_count=1)
+    await running.stop(first)
+
+    await start_app()
+    card = next(m for m in image_replies if any(b["type"] == "actions" for b in m.blocks))
+    assert await fake_slack.click(CHANNEL, card.ts, "imagine:again") == {}
+    pngs = await fake_slack.wait_for(
+        lambda: at_least([f for f in fake_slack.files if f.thread_ts == image_top.ts], 2), 30
+    )
+    assert pngs[0].data != pngs[1].data  # a new seed
+
+    part = next(m for m in story_replies if any(b["type"] == "actions" for b in m.blocks))
+    (actions,) = [b for b in part.blocks if b["type"] == "actions"]
+    story = json.loads(actions["elements"][0]["value"])
+    assert story["p"] == "Once upon" and story["m"] == 4
+    before = len(fake_slack.thread(CHANNEL, story_top.ts))
+    await fake_slack.click(CHANNEL, part.ts, "generate:continue")
+
+    def continued() -> list | None:
+        thread = fake_slack.thread(CHANNEL, story_top.ts)[before:]
+        done = [m for m in thread if "Done" in texts(m)]
+        return thread if done and len(thread) >= 2 else None
+
+    new = await fake_slack.wait_for(continued, timeout=30)
+    assert "/generate" in texts(new[0])  # the new placeholder, in the same thread
+    assert "Once upon" in texts(new[-1])

@@ -1,0 +1,66 @@
+"""The per-workspace chat.update allowance: progress edits coalesced, never past the
+allowance; the edits that must happen wait for a slot, ahead of progress."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from slackapp.throttle import EditThrottle
+
+
+async def test_progress_edits_are_coalesced_and_never_exceed_the_allowance() -> None:
+    throttle = EditThrottle(per_minute=3, window_s=0.4)
+    sent: list[tuple[str, float]] = []
+
+    def edit(key: str, n: int):
+        async def send() -> None:
+            sent.append((f"{key}{n}", time.monotonic()))
+
+        return send
+
+    for n in range(20):
+        for key in "abc":
+            throttle.offer("T1", key, edit(key, n))
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(1.0)
+    # within any window, at most 3 edits
+    times = [t for _, t in sent]
+    assert all(sum(1 for u in times if t <= u < t + 0.39) <= 3 for t in times)
+    # each message ends on its latest text; stale texts were dropped, not queued
+    for key in "abc":
+        assert [s for s, _ in sent if s.startswith(key)][-1] == f"{key}19"
+    assert len(sent) < 20
+
+
+async def test_an_urgent_edit_goes_before_waiting_progress() -> None:
+    throttle = EditThrottle(per_minute=1, window_s=0.3)
+    order: list[str] = []
+
+    async def progress() -> None:
+        order.append("progress")
+
+    await throttle.acquire("T1")  # the window is full
+    throttle.offer("T1", "a", progress)
+    await asyncio.sleep(0.05)
+    start = time.monotonic()
+    await throttle.acquire("T1")  # waits for the slot, and takes it first
+    order.append("final")
+    assert time.monotonic() - start > 0.2
+    await asyncio.sleep(0.4)
+    assert order == ["final", "progress"]
+
+
+async def test_workspaces_have_their_own_allowance_and_drop_forgets() -> None:
+    throttle = EditThrottle(per_minute=1, window_s=10)
+    sent: list[str] = []
+
+    async def send_b() -> None:
+        sent.append("b")
+
+    await throttle.acquire("T1")
+    await asyncio.wait_for(throttle.acquire("T2"), 0.1)  # another workspace: at once
+    throttle.offer("T1", "b", send_b)
+    await throttle.drop("b")
+    await throttle.drain(0.1)
+    assert sent == []
