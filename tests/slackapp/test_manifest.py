@@ -31,6 +31,7 @@ def test_the_manifest_declares_every_command_shortcut_and_scope() -> None:
     ]
     assert [s["name"] for s in shortcuts] == [
         "Sentiment",
+        "Extract entities",
         "Summarize",
         "Translate to English",
         "Speak",
