@@ -2,13 +2,14 @@
 contain (IMAGINE_BLOCKLIST, STORY_BLOCKLIST), and where images from a model without a
 safety checker may be shown (IMAGINE_NSFW_POLICY).
 
-Moved here from ``bot/checks.py`` and ``cogs/imagine.py`` so that Slack shares them;
-the platforms say only whether a channel is age-restricted (Slack has no such channels).
+The platforms say only whether a channel is age-restricted (Slack has no such
+channels) and which policy a server chose (Discord's ``/config``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inference import Backend
@@ -62,18 +63,23 @@ def check_result(safety_checker: bool, policy: str) -> None:
 
 
 async def check_model(
-    service: Backend, policy: str, inputs: dict[str, Any], *, load: bool = True
+    service: Backend,
+    policy: str,
+    inputs: dict[str, Any],
+    *,
+    before_load: Callable[[], Awaitable[Any]] | None = None,
 ) -> None:
     """Refuse before the job when the image model is known to have no active safety
-    checker and ``policy`` forbids unchecked images. With ``load`` the model is loaded
-    first when it has not been yet (which may take a while: acknowledge the user
-    before); without, an unknown checker is left to ``check_result``."""
+    checker and ``policy`` forbids unchecked images. With ``before_load`` (which should
+    acknowledge the user: a load may take a while) a model not loaded yet is loaded to
+    find out; without, an unknown checker is left to ``check_result``."""
     if policy == UNCHECKED_ALLOWED:
         return
     task = service.task("imagine")
     checked = task.safety_checker_active()
-    if checked is None and load:
-        task.parse(**inputs)  # bad input is refused before the model loads
+    if checked is None and before_load is not None:
+        task.parse(**inputs)  # bad input is refused before anything is public
+        await before_load()
         await service.preload(["imagine"])  # a failure shows when the job runs
         checked = task.safety_checker_active()
     if checked is False:

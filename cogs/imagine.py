@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bot.catalogue import catalogued
-from bot.checks import age_restricted, blocked_phrase, cooldown
+from bot.checks import age_restricted, cooldown
 from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
@@ -21,23 +21,19 @@ from bot.jobs import run_job
 from bot.render import app_choices, cards_of, renderer
 from bot.showcase import with_share
 from chat.cards import Button, Reply
+from chat.policy import (
+    UNCHECKED_ALLOWED,
+    channel_policy,
+    check_model,
+    check_prompt,
+    check_result,
+)
 from chat.render.imagine import render_image, request_from_card, size_choices
 from inference import Result
 from inference.tasks.imagine import (
     ImagineResult,
 )
 from inference.tasks.imagine_family import family_of
-
-#: Why a model without a safety checker makes no image here, by IMAGINE_NSFW_POLICY.
-#: What ``Imagine.policy`` says when unchecked images may be made in a channel.
-UNCHECKED_ALLOWED = "allowed"
-#: Why an unchecked image is refused, by the policy that forbids it.
-UNCHECKED = {
-    "age-restricted": "The image model here has no safety filter, so it only draws in "
-    "age-restricted channels.",
-    "nowhere": "The image model here has no safety filter, and this bot is set to draw only "
-    "with one.",
-}
 
 
 class Imagine(PipelineCog):
@@ -69,10 +65,15 @@ class Imagine(PipelineCog):
     async def make(self, interaction: discord.Interaction, **inputs: Any) -> None:
         """Check the prompt and the channel, then run the job with a Cancel button and
         answer with the image and a Regenerate button."""
-        phrase = blocked_phrase(self.bot.settings.imagine_blocklist, inputs["prompt"])
-        if phrase is not None:
-            raise UserError(f"Prompts with “{phrase}” are not allowed here.")
-        await self.check_safety(interaction, inputs)
+        check_prompt(self.bot.settings.imagine_blocklist, inputs["prompt"])
+        # Whether the model has a safety checker is known once it is loaded: the first
+        # request loads it, after deferring (that can take a while).
+        await check_model(
+            self.bot.service,
+            self.policy(interaction),
+            inputs,
+            before_load=lambda: interaction.response.defer(thinking=True),
+        )
 
         waiting: list[Button] = []  # the Cancel button, once the job has an id
         await run_job(
@@ -87,33 +88,12 @@ class Imagine(PipelineCog):
             **inputs,
         )
 
-    async def check_safety(self, interaction: discord.Interaction, inputs: dict[str, Any]) -> None:
-        """Refuse, per IMAGINE_NSFW_POLICY, when the model has no active safety checker and
-        the channel is not age-restricted. Whether it has one is known once it is loaded:
-        the first request loads it (after deferring, as that can take a while)."""
-        policy = self.policy(interaction)
-        if policy == UNCHECKED_ALLOWED:
-            return
-        task = self.bot.service.task("imagine")
-        checked = task.safety_checker_active()
-        if checked is None:
-            task.parse(**inputs)  # bad input is refused before anything is public
-            await interaction.response.defer(thinking=True)
-            await self.bot.service.preload(["imagine"])  # a failure shows when the job runs
-            checked = task.safety_checker_active()
-        if checked is False:
-            raise UserError(UNCHECKED[policy])
-
     def policy(self, interaction: discord.Interaction) -> str:
         """The server's image policy (``/config``, within IMAGINE_NSFW_POLICY) as it
         applies in this channel: UNCHECKED_ALLOWED when unchecked images may be made
         here, else the policy that forbids them."""
         policy = self.bot.server_config.image_policy(interaction.guild_id)
-        if policy == "anywhere" or (
-            policy == "age-restricted" and age_restricted(interaction.channel)
-        ):
-            return UNCHECKED_ALLOWED
-        return policy
+        return channel_policy(policy, age_restricted(interaction.channel))
 
     async def regenerate(self, interaction: discord.Interaction) -> None:
         """The request of the image the button sits on again, with a new seed."""
@@ -186,9 +166,7 @@ async def render_picture(result: Result, args: dict[str, Any], max_bytes: int) -
     """The image with a Regenerate button; an unchecked image is withheld where the
     channel's policy forbids one (a remote model's checker is known only from results)."""
     assert isinstance(result, ImagineResult)
-    policy = args.get("policy", UNCHECKED_ALLOWED)
-    if not result.safety_checker and policy != UNCHECKED_ALLOWED:
-        raise UserError(UNCHECKED[policy])
+    check_result(result.safety_checker, args.get("policy", UNCHECKED_ALLOWED))
     buttons = [RegenerateButton().as_button()]
     reply = await render_image(result, max_bytes=max_bytes, buttons=buttons)
     return with_share(reply) if reply.messages[-1].files else reply

@@ -19,12 +19,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import age_restricted, blocked_phrase, cooldown
+from bot.checks import age_restricted, cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError, report_error
 from bot.render import app_choices, embed, renderer, view
 from bot.showcase import ShareButton
+from chat.policy import blocked_phrase
 from chat.render.base import EMBED_TITLE, choices, clip
 from chat.render.story import (
     export_filename,

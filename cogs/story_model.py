@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.checks import age_restricted, blocked_phrase
+from bot.checks import age_restricted
 from bot.jobs import run_job
 from chat.cards import Reply
+from chat.policy import blocked_phrase
 from chat.render.story import ideas_card, turn_card
 from inference.naming import display_name
 from inference.tasks.story import MAX_SUMMARY_CHARS, MAX_TURN_CHARS, MAX_TURNS, StoryResult

@@ -102,7 +102,7 @@ async def prepare(bot: SlackBot, name: str, values: dict[str, Any]) -> Request:
         # allows them anywhere. Refused at once when the model is known to have no
         # checker; else the renderer withholds an unchecked image.
         policy = channel_policy(bot.settings.imagine_nsfw_policy, False)
-        await check_model(bot.service, policy, request.inputs, load=False)
+        await check_model(bot.service, policy, request.inputs)
         request.render_args = {"policy": policy}
     else:
         raise UserError(f"/{name} is not a command of this app.")
