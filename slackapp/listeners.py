@@ -21,7 +21,7 @@ from inference import InvalidInput
 
 from . import buttons, commands, forms
 from .mrkdwn import mrkdwn
-from .parse import parse_command
+from .parse import parse_command, unescape
 
 if TYPE_CHECKING:
     from .app import SlackBot
@@ -44,8 +44,11 @@ def register(bot: SlackBot) -> None:
     for shortcut in SHORTCUTS:
         app.shortcut(shortcut.callback_id)(guarded(bot, shortcut.name, _shortcut(bot, shortcut)))
     app.action(buttons.CANCEL)(guarded(bot, "Cancel", _cancel(bot)))
-    app.action(buttons.REGENERATE)(guarded(bot, "Regenerate", _regenerate(bot)))
-    app.action(buttons.CONTINUE)(guarded(bot, "Continue", _continue(bot)))
+    for action, label, name, read in (
+        (buttons.REGENERATE, "Regenerate", "imagine", buttons.imagine_request),
+        (buttons.CONTINUE, "Continue", "generate", buttons.generate_request),
+    ):
+        app.action(action)(guarded(bot, label, _again(bot, name, read)))
     app.view(re.compile(f"^{forms.CALLBACK_PREFIX}"))(guarded(bot, "a form", _submitted(bot)))
 
 
@@ -192,8 +195,7 @@ def message_text(message: dict[str, Any]) -> str:
             text = block.get("text")
             if isinstance(text, dict):
                 parts.append(text.get("text", ""))
-    text = "\n".join(p for p in parts if p.strip())
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = unescape("\n".join(p for p in parts if p.strip()))
     if not text.strip():
         raise UserError(NO_TEXT)
     return text
@@ -227,27 +229,17 @@ def _cancel(bot: SlackBot) -> Handler:
     return handle
 
 
-def _regenerate(bot: SlackBot) -> Handler:
+def _again(bot: SlackBot, name: str, read: Callable[[str], dict[str, Any] | None]) -> Handler:
+    """A button that runs command ``name`` again with the request ``read`` finds in its
+    value (Regenerate, Continue), in the thread of the message it sits on."""
+
     async def handle(ack: Ack, body: dict[str, Any]) -> None:
         await ack()
         value, channel, thread = _click(body)
-        request = buttons.imagine_request(value)
+        request = read(value)
         if request is None:
             raise UserError(EXPIRED)
-        await _start(bot, "imagine", request, team=_team(body), channel=channel,
-                     user=_user(body), thread_ts=thread)  # fmt: skip
-
-    return handle
-
-
-def _continue(bot: SlackBot) -> Handler:
-    async def handle(ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        value, channel, thread = _click(body)
-        request = buttons.generate_request(value)
-        if request is None:
-            raise UserError(EXPIRED)
-        await _start(bot, "generate", request, team=_team(body), channel=channel,
+        await _start(bot, name, request, team=_team(body), channel=channel,
                      user=_user(body), thread_ts=thread)  # fmt: skip
 
     return handle
