@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from chat.catalogue import COMMANDS, SHORTCUTS, Command
+from chat.render.base import clip
 
 APP_NAME = "pipeline-bot"
 DESCRIPTION = "Hugging Face models in your channels: sentiment, translation, images, speech…"
@@ -43,8 +44,8 @@ def manifest(name: str = APP_NAME) -> dict[str, Any]:
             "slash_commands": [
                 {
                     "command": f"/{command.name}",
-                    "description": _clip(command.description, DESCRIPTION_CHARS),
-                    "usage_hint": _clip(usage_hint(command), USAGE_HINT_CHARS),
+                    "description": clip(command.description, DESCRIPTION_CHARS),
+                    "usage_hint": clip(usage_hint(command), USAGE_HINT_CHARS),
                     "should_escape": False,
                 }
                 for command in COMMANDS
@@ -54,7 +55,7 @@ def manifest(name: str = APP_NAME) -> dict[str, Any]:
                     "name": shortcut.name,
                     "type": "message",
                     "callback_id": shortcut.callback_id,
-                    "description": _clip(shortcut.description, DESCRIPTION_CHARS),
+                    "description": clip(shortcut.description, DESCRIPTION_CHARS),
                 }
                 for shortcut in SHORTCUTS
             ],
@@ -71,7 +72,3 @@ def manifest(name: str = APP_NAME) -> dict[str, Any]:
 
 def manifest_yaml(name: str = APP_NAME) -> str:
     return yaml.safe_dump(manifest(name), sort_keys=False, allow_unicode=True, width=1000)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

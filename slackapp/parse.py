@@ -16,11 +16,14 @@ from typing import Any
 
 from chat.catalogue import Command, Option
 from chat.errors import UserError
+from chat.render.base import clip
 
 #: Quote marks around a value: straight, and those Slack's clients may type instead.
 QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“", "'": "'", "‘": "’", "’": "’"}
 TRUE = {"yes", "y", "true", "on", "1"}
 FALSE = {"no", "n", "false", "off", "0"}
+#: Characters of a value that cannot be read that its error message repeats.
+SHOWN_CHARS = 40
 
 _NAME = re.compile(r"([A-Za-z_]+)\s*:")
 _LANGUAGES = re.compile(r"[^\s:>]+(?:>[^\s:>]+)*")
@@ -98,13 +101,15 @@ def convert(command: Command, option: Option, raw: str) -> Any:
     if option.kind == "boolean":
         if text.lower() in TRUE | FALSE:
             return text.lower() in TRUE
-        raise UsageError(command, f"`{name}` is yes or no, not “{_clip(text)}”.")
+        raise UsageError(command, f"`{name}` is yes or no, not “{clip(text, SHOWN_CHARS)}”.")
     if option.kind in ("integer", "number"):
         try:
             number: float = int(text) if option.kind == "integer" else float(text)
         except ValueError:
             kind = "a whole number" if option.kind == "integer" else "a number"
-            raise UsageError(command, f"`{name}` must be {kind}, not “{_clip(text)}”.") from None
+            raise UsageError(
+                command, f"`{name}` must be {kind}, not “{clip(text, SHOWN_CHARS)}”."
+            ) from None
         low, high = option.min, option.max
         if (
             not math.isfinite(number)
@@ -167,7 +172,3 @@ def _option(command: Command, name: str) -> Option:
         return command.option(name)
     except KeyError:
         raise UsageError(command, f"/{command.name} has no option `{name}`.") from None
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
