@@ -26,9 +26,11 @@ PLACEHOLDER_CHARS = 150
 HINT_CHARS = 2000
 #: A plain-text input takes at most this many characters.
 INPUT_CHARS = 3000
+#: Slack's limit on the message under an input.
+ERROR_CHARS = 150
 
 
-def modal(command: Command, channel: str, thread_ts: str | None = None) -> dict[str, Any]:
+def modal(command: Command, channel: str) -> dict[str, Any]:
     """The modal of ``command``; ``channel`` (where the answer goes) rides along in
     ``private_metadata``."""
     blocks = [_input(command, option) for option in command.options if option.kind != "file"]
@@ -38,15 +40,15 @@ def modal(command: Command, channel: str, thread_ts: str | None = None) -> dict[
         "title": {"type": "plain_text", "text": clip(f"/{command.name}", TITLE_CHARS)},
         "submit": {"type": "plain_text", "text": "Run"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"channel": channel, "thread_ts": thread_ts}),
+        "private_metadata": json.dumps({"channel": channel}),
         "blocks": blocks,
     }
 
 
-def where(view: dict[str, Any]) -> tuple[str, str | None]:
-    """The channel (and thread) a submitted modal's answer goes to."""
-    meta = json.loads(view.get("private_metadata") or "{}")
-    return str(meta["channel"]), meta.get("thread_ts")
+def channel_of(view: dict[str, Any]) -> str:
+    """The channel a submitted modal's answer goes to (slash commands, which open the
+    modals, cannot be used in threads)."""
+    return str(json.loads(view.get("private_metadata") or "{}")["channel"])
 
 
 def read(command: Command, view: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def errors_for(command: Command, error: Exception) -> dict[str, str]:
     the input it names, else under the free text."""
     message = getattr(error, "problem", None) or str(error)
     named = [o.name for o in command.options if o.kind != "file" and o.name in message.lower()]
-    return {(named or [command.text])[0]: clip(message, 150)}
+    return {(named or [command.text])[0]: clip(message, ERROR_CHARS)}
 
 
 class FormErrors(Exception):
@@ -86,7 +88,7 @@ class FormErrors(Exception):
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
-        self.errors = {name: clip(message, 150) for name, message in errors.items()}
+        self.errors = {name: clip(message, ERROR_CHARS) for name, message in errors.items()}
 
 
 def _input(command: Command, option: Option) -> dict[str, Any]:

@@ -86,9 +86,8 @@ async def _answer(bot: SlackBot, body: dict[str, Any], respond: Any, text: str) 
     if body.get("response_url"):
         await respond(text=mrkdwn(text), response_type="ephemeral", replace_original=False)
         return
-    channel, thread_ts = forms.where(body.get("view", {}))
     await bot.client.chat_postEphemeral(
-        channel=channel, user=_user(body), thread_ts=thread_ts, text=mrkdwn(text)
+        channel=forms.channel_of(body.get("view", {})), user=_user(body), text=mrkdwn(text)
     )
 
 
@@ -142,9 +141,8 @@ def _submitted(bot: SlackBot) -> Handler:
             await ack(response_action="errors", errors=forms.errors_for(spec, exc))
             return
         await ack()
-        channel, thread_ts = forms.where(view)
-        surface = bot.surface(team=_team(body), channel=channel, user=_user(body),
-                              title=request.title, thread_ts=thread_ts)  # fmt: skip
+        surface = bot.surface(team=_team(body), channel=forms.channel_of(view), user=_user(body),
+                              title=request.title)  # fmt: skip
         await commands.run(bot, surface, request)
 
     return handle

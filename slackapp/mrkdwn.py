@@ -33,8 +33,7 @@ _STAR = "\ue002"  # a bold mark, so that the italic pass leaves it alone
 
 def escape(text: str) -> str:
     """``&``, ``<`` and ``>`` as Slack's entities, and no broadcast mention."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub(lambda m: f"@{ZWSP}{m[1]}", text)
+    return _no_broadcast(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def plain(text: str) -> str:
@@ -49,8 +48,7 @@ def plain(text: str) -> str:
     text = _ESCAPED.sub(hold, _LINK.sub(r"\1", text))
     for pattern in (_BOLD, _UNDERLINE, _STRIKE, _SPOILER, _CODE, _ITALIC):
         text = pattern.sub(r"\1", text)
-    text = _HOLD.sub(lambda m: escaped[int(m[1])], text)
-    return _BROADCAST.sub(lambda m: f"@{ZWSP}{m[1]}", text)
+    return _no_broadcast(_HOLD.sub(lambda m: escaped[int(m[1])], text))
 
 
 def mrkdwn(text: str) -> str:
@@ -94,6 +92,11 @@ def split_small(text: str) -> list[tuple[bool, str]]:
         else:
             runs.append((small, body))
     return [(small, body) for small, body in runs if body.strip()]
+
+
+def _no_broadcast(text: str) -> str:
+    """``@here``, ``@channel`` and ``@everyone`` broken with a zero-width space."""
+    return _BROADCAST.sub(lambda m: f"@{ZWSP}{m[1]}", text)
 
 
 def _url(url: str) -> str:

@@ -69,16 +69,14 @@ class EditThrottle:
             if urgent:
                 team.urgent -= 1
 
-    def offer(self, team_id: str, key: Hashable, send: Send) -> asyncio.Task[None]:
+    def offer(self, team_id: str, key: Hashable, send: Send) -> None:
         """Send a progress edit of the message ``key`` when ``team_id`` has room: at
         once, or later in place of any edit of ``key`` still waiting (only the latest
-        is sent). Returns the task that sends it."""
+        is sent)."""
         self._pending[key] = send
         flusher = self._flushers.get(key)
         if flusher is None or flusher.done():
-            flusher = asyncio.create_task(self._flush(team_id, key), name=f"edit-{key}")
-            self._flushers[key] = flusher
-        return flusher
+            self._flushers[key] = asyncio.create_task(self._flush(team_id, key), name=f"edit-{key}")
 
     async def drop(self, key: Hashable) -> None:
         """Forget the waiting progress edit of ``key`` (its result is about to replace

@@ -114,7 +114,7 @@ def test_a_modal_reads_back_like_a_typed_line() -> None:
     )
     values = forms.read(spec, submitted(view, {"prompt": "a boat", "steps": "4", "size": "64x64"}))
     assert values == {"prompt": "a boat", "steps": 4, "size": "64x64"}
-    assert forms.where(view) == ("C1", None)
+    assert forms.channel_of(view) == "C1"
 
 
 def test_a_modals_errors_name_their_inputs() -> None:
