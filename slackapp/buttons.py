@@ -49,7 +49,7 @@ def continue_button(result: GenerateResult, max_tokens: int) -> Button:
 
 
 def imagine_request(value: str) -> dict[str, Any] | None:
-    """The /imagine inputs a Regenerate value carries (no seed: a new one), or None."""
+    """The /imagine options a Regenerate value carries (no seed: a new one), or None."""
     data = _load(value)
     if not isinstance(data.get("p"), str) or not data["p"]:
         return None
@@ -59,7 +59,7 @@ def imagine_request(value: str) -> dict[str, Any] | None:
     if isinstance(data.get("z"), str):
         request["size"] = data["z"]
     if isinstance(data.get("n"), str) and data["n"]:
-        request["negative_prompt"] = data["n"]
+        request["negative"] = data["n"]
     return request
 
 

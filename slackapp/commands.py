@@ -93,7 +93,7 @@ async def prepare(bot: SlackBot, name: str, values: dict[str, Any]) -> Request:
         check_prompt(bot.settings.imagine_blocklist, text)
         request.inputs = {
             "prompt": text,
-            "negative_prompt": values.get("negative") or values.get("negative_prompt"),
+            "negative_prompt": values.get("negative"),
             "steps": values.get("steps"),
             "seed": values.get("seed"),
             "size": values.get("size"),

@@ -30,7 +30,7 @@ def test_regenerate_carries_the_request_without_its_seed() -> None:
     button = regenerate_button(image("a “quoted” lighthouse", "fog"))
     assert button.action == "imagine:again"
     assert imagine_request(button.value) == {
-        "prompt": "a “quoted” lighthouse", "negative_prompt": "fog", "steps": 4, "size": "64x64",
+        "prompt": "a “quoted” lighthouse", "negative": "fog", "steps": 4, "size": "64x64",
     }  # fmt: skip
 
 

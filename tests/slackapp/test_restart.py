@@ -76,7 +76,9 @@ async def test_regenerate_and_continue_work_after_a_restart(
     start_app: AppFactory, fake_slack: FakeSlack, running: Running
 ) -> None:
     first = await start_app()
-    await fake_slack.slash_command("/imagine", "steps:2 seed:9 size:64x64 a green hill")
+    await fake_slack.slash_command(
+        "/imagine", "negative:fog steps:2 seed:9 size:64x64 a green hill"
+    )
     image_top, image_replies = await answer(fake_slack)
     await fake_slack.slash_command("/generate", "max_tokens:4 seed:2 Once upon")
     story_top, story_replies = await answer(fake_slack, placeholder_count=1)
@@ -89,6 +91,9 @@ async def test_regenerate_and_continue_work_after_a_restart(
         lambda: at_least([f for f in fake_slack.files if f.thread_ts == image_top.ts], 2), 30
     )
     assert pngs[0].data != pngs[1].data  # a new seed
+    thread = fake_slack.thread(CHANNEL, image_top.ts)
+    cards = [m for m in thread if any(b["type"] == "actions" for b in m.blocks)]
+    assert len(cards) == 2 and all("fog" in texts(card) for card in cards)  # the same request
 
     part = next(m for m in story_replies if any(b["type"] == "actions" for b in m.blocks))
     (actions,) = [b for b in part.blocks if b["type"] == "actions"]
