@@ -169,6 +169,18 @@ class WebApi:
             raise SlackError("not_in_channel")
         return channel
 
+    def _own_message(self, args: Args, not_ours: str) -> tuple[Channel, Message]:
+        """The app's message ``args`` name (channel, ts) to change; Slack's errors for a
+        missing message and, as ``not_ours``, for someone else's."""
+        _required(args, "channel", "ts")
+        channel = self._channel_for_write(args)
+        message = channel.message(str(args["ts"]))
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.bot_id != self.fake.bot_id:
+            raise SlackError(not_ours)
+        return channel, message
+
     @staticmethod
     def _thread(channel: Channel, thread_ts: Any) -> str | None:
         """The parent ts a reply goes under (a reply's ts names its parent's thread)."""
@@ -209,13 +221,7 @@ class WebApi:
         return {"channel": channel.id, "ts": message.ts, "message": message.payload()}
 
     async def update(self, args: Args) -> dict[str, Any]:
-        _required(args, "channel", "ts")
-        channel = self._channel_for_write(args)
-        message = channel.message(str(args["ts"]))
-        if message is None:
-            raise SlackError("message_not_found")
-        if message.bot_id != self.fake.bot_id:
-            raise SlackError("cant_update_message")
+        channel, message = self._own_message(args, "cant_update_message")
         text, blocks = self._content(args)
         message.edits.append(self.fake.edit_of(message))
         message.text = text
@@ -237,13 +243,7 @@ class WebApi:
         return {"message_ts": ts}
 
     async def delete(self, args: Args) -> dict[str, Any]:
-        _required(args, "channel", "ts")
-        channel = self._channel_for_write(args)
-        message = channel.message(str(args["ts"]))
-        if message is None:
-            raise SlackError("message_not_found")
-        if message.bot_id != self.fake.bot_id:
-            raise SlackError("cant_delete_message")
+        channel, message = self._own_message(args, "cant_delete_message")
         message.deleted = True
         return {"channel": channel.id, "ts": message.ts}
 
