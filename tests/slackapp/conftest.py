@@ -74,6 +74,11 @@ async def start_app(
     yield start
 
 
+def at_least(items: list, count: int) -> list | None:
+    """``items`` once there are ``count`` of them (a ``wait_for`` predicate)."""
+    return items if len(items) >= count else None
+
+
 def texts(message: Any) -> str:
     """Every text of a fake Slack message: its text and its blocks' texts."""
     parts = [message.text or ""]

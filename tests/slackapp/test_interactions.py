@@ -11,8 +11,7 @@ import pytest
 from slackapp.listeners import guarded
 from tests.fakeslack import FakeSlack
 
-from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, texts
-from .test_restart import at_least
+from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, at_least, texts
 
 
 async def test_imagine_alone_opens_a_modal_whose_errors_show_in_it(

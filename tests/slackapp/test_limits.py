@@ -7,10 +7,10 @@ import asyncio
 
 from slackapp.throttle import EditThrottle
 from tests.bot.conftest import ModelGate
+from tests.bot.test_restart import every_model_gated
 from tests.fakeslack import FakeSlack
 
 from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, texts
-from .test_restart import every_model_gated
 
 
 def public(fake: FakeSlack) -> list:

@@ -4,36 +4,16 @@ earlier replies work in a new process (their values carry what they need)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import Iterator
-
-import torch
 
 from chat.jobs import RESUMED
 from chat.journal import RESTARTING
 from slackapp.mrkdwn import mrkdwn
 from tests.bot.conftest import ModelGate
+from tests.bot.test_restart import every_model_gated
 from tests.fakeslack import FakeSlack
 
-from .conftest import CHANNEL, AppFactory, Running, answer, texts
-
-
-@contextlib.contextmanager
-def every_model_gated(gate: ModelGate) -> Iterator[ModelGate]:
-    """Hold every model's forward passes at ``gate`` (a torch hook on all modules),
-    closed to begin with."""
-    gate.opened.clear()
-    handle = torch.nn.modules.module.register_module_forward_pre_hook(gate.hook)
-    try:
-        yield gate
-    finally:
-        gate.opened.set()
-        handle.remove()
-
-
-def at_least(items: list, count: int) -> list | None:
-    return items if len(items) >= count else None
+from .conftest import CHANNEL, AppFactory, Running, answer, at_least, texts
 
 
 def placeholders(fake: FakeSlack) -> list:
