@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chat.cards import Button
 from chat.catalogue import command as catalogue_command
 from chat.errors import Interrupted, UserError, error_message
 from chat.policy import channel_policy, check_model, check_prompt
@@ -134,7 +135,7 @@ async def run(bot: SlackBot, surface: SlackSurface, request: Request) -> None:
     the placeholder is up replaces it with a word to the user alone (before that, it
     propagates to the listener, which answers it)."""
     bot.cooldowns.hit(request.task, surface.user, time.time())
-    buttons: list[Any] = []
+    buttons: list[Button] = []  # the Cancel button, once the job exists
     cancellable = request.task in CANCELLABLE
     try:
         await bot.runner.run(

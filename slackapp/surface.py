@@ -4,7 +4,8 @@
 progress, edited through the workspace's ``EditThrottle``); ``deliver`` turns it into a
 short "done" line and posts the reply in its thread, files uploaded there too; ``tell``
 answers the user alone (ephemeral) and removes the placeholder. ``reply_to`` (team,
-channel, user, placeholder ts) is all a restart needs to edit the same placeholder.
+channel, user, title, thread and placeholder ts) is all a restart needs to edit the same
+placeholder.
 """
 
 from __future__ import annotations
