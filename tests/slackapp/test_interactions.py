@@ -172,3 +172,21 @@ async def test_nobody_is_mentioned_whatever_the_text_says(
     await answer(fake_slack)
     await answer(fake_slack, placeholder_count=1)
     # (the fake_slack fixture fails the test on any mass mention it saw)
+
+
+async def test_a_direct_message_is_answered_where_the_app_may_post(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_channel("D0APPDM001", "alice")  # alice's direct messages with the app
+    fake_slack.add_channel("D0PEOPLE01", "alice-bob", is_member=False)  # between two people
+    await start_app()
+    await fake_slack.slash_command("/sentiment", "hello", channel="D0PEOPLE01")
+    (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
+    assert "use me in a public channel" in note.text and note.channel == "D0PEOPLE01"
+    assert fake_slack.take_violations()  # the refused chat.postMessage, as Slack refuses it
+    await fake_slack.slash_command("/sentiment", "What a lovely day!", channel="D0APPDM001")
+    (top,) = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.messages("D0APPDM001") if "Done" in texts(m)], 30
+    )
+    replies = await fake_slack.wait_for(lambda: fake_slack.thread("D0APPDM001", top.ts))
+    assert "lovely day" in "\n".join(texts(r) for r in replies)
