@@ -23,7 +23,7 @@ QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“", "'": "'", "‘": "
 TRUE = {"yes", "y", "true", "on", "1"}
 FALSE = {"no", "n", "false", "off", "0"}
 #: Characters of a value that cannot be read that its error message repeats.
-SHOWN_CHARS = 40
+QUOTED_CHARS = 40
 
 _NAME = re.compile(r"([A-Za-z_]+)\s*:")
 _LANGUAGES = re.compile(r"[^\s:>]+(?:>[^\s:>]+)*")
@@ -101,14 +101,14 @@ def convert(command: Command, option: Option, raw: str) -> Any:
     if option.kind == "boolean":
         if text.lower() in TRUE | FALSE:
             return text.lower() in TRUE
-        raise UsageError(command, f"`{name}` is yes or no, not “{clip(text, SHOWN_CHARS)}”.")
+        raise UsageError(command, f"`{name}` is yes or no, not “{clip(text, QUOTED_CHARS)}”.")
     if option.kind in ("integer", "number"):
         try:
             number: float = int(text) if option.kind == "integer" else float(text)
         except ValueError:
             kind = "a whole number" if option.kind == "integer" else "a number"
             raise UsageError(
-                command, f"`{name}` must be {kind}, not “{clip(text, SHOWN_CHARS)}”."
+                command, f"`{name}` must be {kind}, not “{clip(text, QUOTED_CHARS)}”."
             ) from None
         low, high = option.min, option.max
         if (
