@@ -22,6 +22,7 @@ from inference import InvalidInput
 from . import buttons, commands, forms
 from .mrkdwn import mrkdwn
 from .parse import parse_command, unescape
+from .surface import service_user
 
 if TYPE_CHECKING:
     from .app import SlackBot
@@ -216,10 +217,9 @@ def _cancel(bot: SlackBot) -> Handler:
         await ack()
         job_id, _, _ = _click(body)
         job = bot.service.job(job_id) if job_id else None
-        requester = f"{_team(body)}:{_user(body)}"
         if job is None:
             raise UserError(GONE)
-        if job.user != requester:
+        if job.user != service_user(_team(body), _user(body)):
             raise UserError("Only the person who asked for this can cancel it.")
         if not job.cancel():
             raise UserError(GONE)

@@ -37,6 +37,12 @@ NOT_IN_CHANNEL = (
 TITLE_CHARS = 150
 
 
+def service_user(team: str, user: str) -> str:
+    """Whom the service counts a request against (fair share, per-user bound, who may
+    cancel): a user of a workspace."""
+    return f"{team}:{user}"
+
+
 class SlackSurface:
     platform = "slack"
 
@@ -71,8 +77,7 @@ class SlackSurface:
 
     @property
     def user(self) -> str:
-        """Whom the service counts the request against: a user of a workspace."""
-        return f"{self.team}:{self.slack_user}"
+        return service_user(self.team, self.slack_user)
 
     @property
     def can_edit(self) -> bool:
