@@ -93,6 +93,11 @@ def texts(message: Any) -> str:
     return "\n".join(parts)
 
 
+def all_texts(messages: list) -> str:
+    """Every text of ``messages`` (a thread's replies, say), one after the other."""
+    return "\n".join(texts(message) for message in messages)
+
+
 async def answer(fake: FakeSlack, placeholder_count: int = 0, timeout: float = 30) -> tuple:
     """The app's newest top-level message in CHANNEL once its thread holds a reply:
     (placeholder, replies)."""

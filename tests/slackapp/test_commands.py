@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.fakeslack import FakeSlack
 
-from .conftest import ALICE, CHANNEL, AppFactory, answer, texts
+from .conftest import ALICE, CHANNEL, AppFactory, all_texts, answer, texts
 
 COMMANDS = [
     ("/sentiment", "What a lovely day!", "lovely day"),
@@ -39,7 +39,7 @@ async def test_each_command_answers_in_a_thread(
     assert "Done" in texts(top) and not fake_slack.ephemerals_for(ALICE)
     assert top.edits, "the wait is shown before the result"
     assert any("Queued" in edit_text for edit_text in [e.text for e in top.edits])
-    reply = "\n".join(texts(r) for r in replies)
+    reply = all_texts(replies)
     assert shown in reply
     assert all(r.thread_ts == top.ts for r in replies)
 

@@ -11,7 +11,7 @@ import pytest
 from slackapp.listeners import guarded
 from tests.fakeslack import FakeSlack
 
-from .conftest import ALICE, BOB, CHANNEL, AppFactory, answer, at_least, texts
+from .conftest import ALICE, BOB, CHANNEL, AppFactory, all_texts, answer, at_least, texts
 
 
 async def test_imagine_alone_opens_a_modal_whose_errors_show_in_it(
@@ -46,7 +46,7 @@ async def test_classify_alone_opens_its_form_with_a_yes_no_choice(
     values = {"text": "The match ended 2-1.", "labels": "sport, politics", "multi_label": yes}
     assert await fake_slack.submit_view(modal.id, values) == {}
     _, replies = await answer(fake_slack)
-    shown = "\n".join(texts(r) for r in replies)
+    shown = all_texts(replies)
     assert "sport" in shown and "politics" in shown
 
 
@@ -58,7 +58,7 @@ async def test_a_message_shortcut_runs_on_the_message(
     assert await fake_slack.message_shortcut("sentiment", ts) == {}
     top, replies = await answer(fake_slack)
     assert "/sentiment" in texts(top)
-    assert "love this new album" in "\n".join(texts(r) for r in replies)
+    assert "love this new album" in all_texts(replies)
 
 
 async def test_a_shortcut_on_a_message_without_text_says_so_to_the_user_alone(
@@ -158,7 +158,7 @@ async def test_translate_to_english_detects_the_language(
     french = fake_slack.post_as_user(CHANNEL, "Bonjour à tous, comment allez-vous aujourd'hui ?")
     await fake_slack.message_shortcut("translate_to_english", french)
     _, replies = await answer(fake_slack)
-    shown = "\n".join(texts(r) for r in replies)
+    shown = all_texts(replies)
     assert "French → English" in shown and "Detected French" in shown
 
 
@@ -189,4 +189,4 @@ async def test_a_direct_message_is_answered_where_the_app_may_post(
         lambda: [m for m in fake_slack.messages("D0APPDM001") if "Done" in texts(m)], 30
     )
     replies = await fake_slack.wait_for(lambda: fake_slack.thread("D0APPDM001", top.ts))
-    assert "lovely day" in "\n".join(texts(r) for r in replies)
+    assert "lovely day" in all_texts(replies)

@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.bot.conftest import tiny_model_settings
 from tests.fakeslack import FakeSlack
 
-from .conftest import answer, texts
+from .conftest import all_texts, answer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ async def test_python_m_slackapp_serves_and_stops_on_sigterm(
         await fake_slack.wait_for(lambda: fake_slack.socket.live, timeout=90)
         await fake_slack.slash_command("/sentiment", "Served from a process of its own")
         _, replies = await answer(fake_slack)
-        assert "process of its own" in "\n".join(texts(r) for r in replies)
+        assert "process of its own" in all_texts(replies)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 60) == 0
     finally:
