@@ -181,7 +181,7 @@ class Story(ModelTurns, PipelineCog):
         await interaction.response.send_message(
             embed=title,
             file=discord.File(io.BytesIO(data), filename=export_filename(story)),
-            view=discord.ui.View(timeout=None).add_item(ShareButton()),
+            view=view([ShareButton().as_button()]),
         )
 
     @story.command(name="skip")
