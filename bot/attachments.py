@@ -6,12 +6,14 @@ from pathlib import PurePath
 
 import discord
 
+from chat.catalogue import FILE_KIB
 from chat.render.base import byte_size
 
 from .errors import UserError
 
-#: The largest text file read from an attachment (bytes); the tasks bound the text again.
-MAX_TEXT_FILE_BYTES = 512 * 1024
+#: The largest text file read from an attachment (bytes): the catalogue's, which the
+#: options' help quotes; the tasks bound the text again.
+MAX_TEXT_FILE_BYTES = FILE_KIB * 1024
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 
 

@@ -86,9 +86,8 @@ class Delivery:
     ``chat.surface.Surface`` of a Discord request."""
 
     platform = "discord"
+    #: What rebuilds this delivery after a restart: the requester, the channel...
     target: ReplyTo
-    ephemeral: bool
-    filesize_limit: int
     created_at: datetime
     #: Known to be dead (an old job): go straight to the channel.
     token_dead = False
@@ -98,8 +97,12 @@ class Delivery:
         return self.target.user_id
 
     @property
-    def user_id(self) -> int:
-        return self.target.user_id
+    def ephemeral(self) -> bool:
+        return self.target.ephemeral
+
+    @property
+    def filesize_limit(self) -> int:
+        return self.target.filesize_limit
 
     async def edit(self, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -168,8 +171,6 @@ class InteractionDelivery(Delivery):
     def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
         self.interaction = interaction
         self.target = ReplyTo.of(interaction, ephemeral=ephemeral)
-        self.ephemeral = ephemeral
-        self.filesize_limit = interaction.filesize_limit
         self.created_at = interaction.created_at
 
     async def acknowledge(self) -> None:
@@ -211,8 +212,6 @@ class WebhookDelivery(Delivery):
     def __init__(self, client: discord.Client, reply_to: ReplyTo) -> None:
         self.client = client
         self.target = reply_to
-        self.ephemeral = reply_to.ephemeral
-        self.filesize_limit = reply_to.filesize_limit
         self.created_at = datetime.fromtimestamp(reply_to.created_at, timezone.utc)
         # never acknowledged, or too little time left to wait for a result: the channel
         self.token_dead = (
@@ -305,15 +304,15 @@ async def send_to_channel(
     a log line."""
     channel = delivery.channel()
     if channel is None or delivery.ephemeral:
-        log.warning("result for user %s dropped: no channel to post to", delivery.user_id)
+        log.warning("result for user %s dropped: no channel to post to", delivery.user)
         return
     requester = discord.AllowedMentions(
-        users=[discord.Object(delivery.user_id)], roles=False, everyone=False
+        users=[discord.Object(delivery.user)], roles=False, everyone=False
     )
     try:
         if skip == 0:
             await channel.send(
-                f"<@{delivery.user_id}>, your request took longer than Discord lets a reply "
+                f"<@{delivery.user}>, your request took longer than Discord lets a reply "
                 "wait, so here is its result:",
                 allowed_mentions=requester,
             )
@@ -328,7 +327,7 @@ async def send_to_channel(
     except (discord.Forbidden, discord.NotFound) as exc:
         log.warning(
             "result for user %s dropped: cannot post in channel %s (%s)",
-            delivery.user_id,
+            delivery.user,
             getattr(channel, "id", None),
             exc.status,
         )

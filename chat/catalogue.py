@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from inference import InferenceSettings
 from inference.tasks.classify import (
     DEFAULT_TEMPLATE,
     MAX_LABEL_CHARS,
@@ -21,7 +22,8 @@ from inference.tasks.classify import MAX_CHARS as CLASSIFY_CHARS
 from inference.tasks.generate import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE
 from inference.tasks.imagine import MAX_PROMPT_CHARS as IMAGE_PROMPT_CHARS
 from inference.tasks.imagine import MAX_SEED, MAX_STEPS, MIN_STEPS
-from inference.tasks.qa import MAX_QUESTION_CHARS
+from inference.tasks.qa import MAX_CONTEXT_CHARS, MAX_QUESTION_CHARS
+from inference.tasks.summarize import MAX_SUMMARIZE_CHARS
 from inference.tasks.translate import MAX_CHARS as TRANSLATE_CHARS
 
 #: The longest text of /sentiment and /ner: the longest message Discord lets anyone post
@@ -29,11 +31,13 @@ from inference.tasks.translate import MAX_CHARS as TRANSLATE_CHARS
 TEXT_CHARS = 4000
 #: The longest text typed into /qa and /summarize (longer ones come as a file).
 OPTION_CHARS = 6000
-#: The longest text /speak takes: SPEAK_MAX_CHARS's default.
-SPEAK_CHARS = 2000
+#: The longest text /speak takes: SPEAK_MAX_CHARS's default (the task checks the
+#: configured value again).
+SPEAK_CHARS: int = InferenceSettings.model_fields["speak_max_chars"].default
 #: The longest language name or code an option takes.
 LANGUAGE_CHARS = 100
-#: Where a file may be attached instead of typed text: the file's limits.
+#: Where a file may be attached instead of typed text: the largest file read (the
+#: tasks bound its text again).
 FILE_KIB = 512
 
 Kind = Literal["text", "integer", "number", "boolean", "file"]
@@ -195,7 +199,7 @@ COMMANDS: tuple[Command, ...] = (
             Option(
                 "file",
                 f"A .txt or .md file that holds the answer (up to {FILE_KIB} KiB, "
-                "20,000 characters)",
+                f"{MAX_CONTEXT_CHARS:,} characters)",
                 kind="file",
             ),
         ),
@@ -218,7 +222,8 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Option(
                 "file",
-                f"A .txt or .md file to summarise (up to {FILE_KIB} KiB, 50,000 characters)",
+                f"A .txt or .md file to summarise (up to {FILE_KIB} KiB, "
+                f"{MAX_SUMMARIZE_CHARS:,} characters)",
                 kind="file",
             ),
             Option(

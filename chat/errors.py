@@ -1,7 +1,8 @@
 """What to tell a user about any error of a command, on any platform.
 
-Errors the user can fix (bad input, busy, cooldown, not allowed here) get a short
-message that the platform shows to that user alone. Anything else is logged with its
+Errors the user can fix (bad input, busy, a cooldown, a story's rules) get a short
+message that the platform shows to that user alone (a platform adds its own, such as
+Discord's check failures: ``bot.errors``). Anything else is logged with its
 traceback under a short error id, and the user gets an apology quoting that id.
 """
 
@@ -20,11 +21,6 @@ class UserError(Exception):
     """A problem with what the user asked for, raised by the chat side (no text in a
     message, a file that is too big, a command line that cannot be read...). Its
     message is shown as is."""
-
-
-class NotAllowed(Exception):
-    """The command may not run here or for this user (turned off, a missing
-    permission). Its message says why."""
 
 
 class OnCooldown(Exception):
@@ -52,8 +48,6 @@ def user_message(error: BaseException) -> str | None:
         return str(error)
     if isinstance(error, OnCooldown):
         return cooldown_message(error.retry_after)
-    if isinstance(error, NotAllowed):
-        return f"🔒 {error}" if str(error) else "🔒 You can't use that here."
     return None
 
 

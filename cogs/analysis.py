@@ -16,11 +16,6 @@ from bot.render import app_choices
 from chat.render.translate import language_choices
 from inference.languages import warm_detector
 
-#: The longest text of /sentiment and /ner: the longest message Discord lets anyone post
-#: (the tasks take more).
-TEXT_CHARS = 4000
-#: Room for MAX_LABELS labels of MAX_LABEL_CHARS characters and a comma and space each.
-
 
 class Analysis(PipelineCog):
     def __init__(self, bot: PipelineBot) -> None:

@@ -25,9 +25,7 @@ from chat.cards import Reply
 from chat.render import render
 from chat.render.generate import story_from_cards
 from inference import Result
-from inference.tasks.generate import (
-    DEFAULT_NEW_TOKENS,
-)
+from inference.tasks.generate import DEFAULT_NEW_TOKENS
 
 EXPIRED = (
     "⌛ This text can't be continued any more: its message no longer holds the prompt and "

@@ -21,18 +21,10 @@ from bot.jobs import run_job
 from bot.render import app_choices, cards_of, renderer
 from bot.showcase import with_share
 from chat.cards import Button, Reply
-from chat.policy import (
-    UNCHECKED_ALLOWED,
-    channel_policy,
-    check_model,
-    check_prompt,
-    check_result,
-)
+from chat.policy import UNCHECKED_ALLOWED, channel_policy, check_model, check_prompt, check_result
 from chat.render.imagine import render_image, request_from_card, size_choices
 from inference import Result
-from inference.tasks.imagine import (
-    ImagineResult,
-)
+from inference.tasks.imagine import ImagineResult
 from inference.tasks.imagine_family import family_of
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import discord
 
-from bot.attachments import MAX_TEXT_FILE_BYTES, text_or_file
+from bot.attachments import text_or_file
 from bot.catalogue import catalogued
 from bot.checks import cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
-
-#: The longest text a string option takes (Discord's own limit is 6,000).
-OPTION_CHARS = 6000
-FILE_KIB = MAX_TEXT_FILE_BYTES // 1024
 
 
 class Reading(PipelineCog):

@@ -16,13 +16,7 @@ from bot.render import app_choices, renderer
 from bot.showcase import with_share
 from chat.cards import Reply
 from chat.render.speak import render_fitted, voice_choices
-from inference import InferenceSettings, Result
-
-#: The longest text the option takes: SPEAK_MAX_CHARS's default (the task checks the
-#: configured value again).
-TEXT_CHARS: int = InferenceSettings.model_fields["speak_max_chars"].default
-
-#: A voice is picked from the autocomplete list, whose values are this long at most.
+from inference import Result
 
 
 class Speak(PipelineCog):

@@ -10,7 +10,6 @@ committed before it is shown. Whose turn it is comes from ``storytelling.rules``
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,8 +22,9 @@ from bot.checks import age_restricted, cooldown
 from bot.client import PipelineBot
 from bot.cog import PipelineCog
 from bot.errors import UserError, report_error
-from bot.render import app_choices, embed, renderer, view
-from bot.showcase import ShareButton
+from bot.render import app_choices, embed, message_kwargs, renderer, view
+from bot.showcase import with_share
+from chat.cards import Card, Reply
 from chat.policy import blocked_phrase
 from chat.render.base import EMBED_TITLE, choices, clip
 from chat.render.story import (
@@ -174,15 +174,13 @@ class Story(ModelTurns, PipelineCog):
             raise UserError("This story is too long for one file here.")
         # The premise as the embed's title names the story when it is shared to the
         # server's showcase (the Share button; the file's start becomes the excerpt).
-        title = discord.Embed(
+        title = Card(
             title=clip(story.premise, EMBED_TITLE),
             description=f"📜 The story so far: {len(story.turns)} turns.",
+            colour=None,
         )
-        await interaction.response.send_message(
-            embed=title,
-            file=discord.File(io.BytesIO(data), filename=export_filename(story)),
-            view=discord.ui.View(timeout=None).add_item(ShareButton()),
-        )
+        reply = with_share(Reply.one(cards=[title], files=[(export_filename(story), data)]))
+        await interaction.response.send_message(**message_kwargs(reply.messages[0]))
 
     @story.command(name="skip")
     async def skip(self, interaction: discord.Interaction) -> None:
