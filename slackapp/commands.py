@@ -3,7 +3,8 @@
 ``prepare`` turns the catalogue's option values (typed, from a modal, from a message
 shortcut or a button) into the task's inputs and render arguments, with the same checks
 as Discord's cogs (the blocklist and image policy of ``chat.policy``, /translate's
-language detection); ``run`` runs it for a surface under the user's cooldown.
+language detection); ``admit`` takes one of the user's runs (the cooldown), and ``run``
+runs it for a surface.
 """
 
 from __future__ import annotations
@@ -130,11 +131,16 @@ async def _translation(bot: SlackBot, request: Request, text: str, values: dict[
     request.render_args = {"text": text, "targets": list(parsed.targets), "note": note}
 
 
-async def run(bot: SlackBot, surface: SlackSurface, request: Request) -> None:
-    """Run ``request`` for ``surface``: the user's cooldown, then the job; an error once
-    the placeholder is up replaces it with a word to the user alone (before that, it
-    propagates to the listener, which answers it)."""
+def admit(bot: SlackBot, surface: SlackSurface, request: Request) -> None:
+    """Use one of the user's runs of the request's task (``OnCooldown`` when none is
+    left): the same buckets as the command's buttons and shortcuts."""
     bot.cooldowns.hit(request.task, surface.user, time.time())
+
+
+async def run(bot: SlackBot, surface: SlackSurface, request: Request) -> None:
+    """Run an admitted ``request`` for ``surface``; an error once the placeholder is up
+    replaces it with a word to the user alone (before that, it propagates to the
+    listener, which answers it)."""
     buttons: list[Button] = []  # the Cancel button, once the job exists
     cancellable = request.task in CANCELLABLE
     try:

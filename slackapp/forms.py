@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from chat.catalogue import Command, Option
+from chat.errors import OnCooldown, cooldown_message
 from chat.render.base import clip
 
 from .parse import UsageError, check, convert
@@ -78,7 +79,10 @@ def read(command: Command, view: dict[str, Any]) -> dict[str, Any]:
 def errors_for(command: Command, error: Exception) -> dict[str, str]:
     """A refusal of the whole request (the task's own checks) as a form error: under
     the input it names, else under the free text."""
-    message = getattr(error, "problem", None) or str(error)
+    if isinstance(error, OnCooldown):
+        message = cooldown_message(error.retry_after)
+    else:
+        message = getattr(error, "problem", None) or str(error)
     named = [o.name for o in command.options if o.kind != "file" and o.name in message.lower()]
     return {(named or [command.text])[0]: clip(message, ERROR_CHARS)}
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chat.catalogue import COMMANDS, SHORTCUTS, Shortcut
 from chat.catalogue import command as catalogue_command
-from chat.errors import UserError, error_message
+from chat.errors import OnCooldown, UserError, error_message
 from inference import InvalidInput
 
 from . import buttons, commands, forms
@@ -141,9 +141,17 @@ def _submitted(bot: SlackBot) -> Handler:
         except (UserError, InvalidInput) as exc:
             await ack(response_action="errors", errors=forms.errors_for(spec, exc))
             return
-        await ack()
         surface = bot.surface(team=_team(body), channel=forms.channel_of(view), user=_user(body),
                               title=request.title)  # fmt: skip
+        try:
+            # The placeholder before the ack: a form has no other way back to its user
+            # when the app may not post in the channel (no response URL, no ephemeral).
+            commands.admit(bot, surface, request)
+            await surface.acknowledge()
+        except (UserError, OnCooldown) as exc:
+            await ack(response_action="errors", errors=forms.errors_for(spec, exc))
+            return
+        await ack()
         await commands.run(bot, surface, request)
 
     return handle
@@ -162,6 +170,7 @@ async def _start(
     request = await commands.prepare(bot, name, values)
     surface = bot.surface(team=team, channel=channel, user=user, title=request.title,
                           thread_ts=thread_ts)  # fmt: skip
+    commands.admit(bot, surface, request)
     await commands.run(bot, surface, request)
 
 

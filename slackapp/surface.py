@@ -112,6 +112,8 @@ class SlackSurface:
         return {"text": escape(clip(plain(f"{self.title}: {text}"), 300)), "blocks": blocks}
 
     async def acknowledge(self) -> None:
+        if self.ts is not None:  # posted already (a form posts it before its ack)
+            return
         try:
             response = await self.client.chat_postMessage(
                 channel=self.channel,

@@ -130,6 +130,35 @@ async def test_a_channel_the_app_is_not_in_gets_a_word_to_the_user_alone(
     assert fake_slack.take_violations()  # the refused chat.postMessage, as Slack refuses it
 
 
+async def test_a_form_in_a_channel_the_app_is_not_in_says_so_in_the_form(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    """A form's submission has no response URL, and an ephemeral message in a channel
+    the app is not in is refused too: the form itself is the only way back."""
+    fake_slack.add_channel("C0PRIV0001", "secret", is_private=True, is_member=False)
+    await start_app()
+    await fake_slack.slash_command("/imagine", channel="C0PRIV0001")
+    (modal,) = await fake_slack.wait_for(lambda: list(fake_slack.views.values()))
+    refused = await fake_slack.submit_view(modal.id, {"prompt": "a boat", "size": "64x64"})
+    assert refused["response_action"] == "errors"
+    assert "Invite me" in refused["errors"]["prompt"] and not modal.closed
+    assert fake_slack.take_violations()  # the refused chat.postMessage, as Slack refuses it
+
+
+async def test_a_form_on_cooldown_says_so_in_the_form(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    await start_app(cooldown_rate=1)
+    await fake_slack.slash_command("/generate", "max_tokens:2 seed:1 Hello")
+    await answer(fake_slack)
+    await fake_slack.slash_command("/generate")
+    (modal,) = await fake_slack.wait_for(lambda: list(fake_slack.views.values()))
+    refused = await fake_slack.submit_view(modal.id, {"prompt": "Again", "max_tokens": "2"})
+    assert refused["response_action"] == "errors"
+    assert "Try again in" in refused["errors"]["prompt"] and not modal.closed
+    assert len([m for m in fake_slack.messages(CHANNEL) if m.bot_id and not m.thread_ts]) == 1
+
+
 async def test_a_listener_that_fails_after_its_ack_still_acks_and_apologises(
     start_app: AppFactory, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
