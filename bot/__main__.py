@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 
 import aiohttp
 import discord
-from dotenv import load_dotenv
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
-from inference.cli import settings_error
+from chat.startup import StartupError, read_settings
 from store import Store, StoreError
 
 from .client import PipelineBot, create_bot
@@ -28,10 +24,6 @@ NO_TOKEN = (
     "https://discord.com/developers/applications, copy the token from its Bot page, "
     "and put DISCORD_TOKEN=... in .env (see README.md)."
 )
-NO_DATABASE_URL = (
-    "DATABASE_URL is not supported yet: unset it, and the bot keeps its state in SQLite "
-    "under DATA_DIR (see README.md, Restarts and the store)."
-)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,17 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     if args not in ([], ["sync"]):
         print("usage: python -m bot [sync]", file=sys.stderr)
         return 2
-    load_dotenv()
     try:
-        settings = BotSettings()
-    except (ValidationError, SettingsError) as exc:  # one line, never a traceback
-        print(f"error: {settings_error(exc)}", file=sys.stderr)
+        settings = read_settings(BotSettings)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if settings.discord_token is None:
         print(f"error: {NO_TOKEN}", file=sys.stderr)
-        return 2
-    if os.environ.get("DATABASE_URL"):
-        print(f"error: {NO_DATABASE_URL}", file=sys.stderr)
         return 2
     discord.utils.setup_logging(level=logging.getLevelName(settings.log_level))
     try:

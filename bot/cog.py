@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from chat.cards import Button
 from chat.catalogue import command, shortcut
+from chat.errors import NO_TEXT
 
 from .checks import cooldown
 from .errors import UserError, report_error
@@ -108,5 +109,5 @@ def message_text(message: discord.Message) -> str:
         parts += [embed.title or "", embed.description or ""]
     text = "\n".join(p for p in parts if p and p.strip())
     if not text:
-        raise UserError("That message has no text to work with.")
+        raise UserError(NO_TEXT)
     return text

@@ -149,8 +149,10 @@ class Delivery:
 
     async def show_wait(self, text: str, buttons: list[Button] | None) -> None:
         kwargs: dict[str, Any] = {"content": text}
-        if buttons is not None:
-            kwargs["view"] = button_view(buttons) if buttons else None  # None removes them
+        if buttons is not None:  # the placeholder shows the wait alone (a restart's notice
+            # replaces a result shown in part before); None removes the buttons
+            kwargs["embeds"] = []
+            kwargs["view"] = button_view(buttons) if buttons else None
         await self.edit(**kwargs)
 
     async def render(self, task: str, result: Result, args: dict[str, Any]) -> Reply:

@@ -17,6 +17,10 @@ from storytelling import Refusal
 log = logging.getLogger(__name__)
 
 
+#: What a message shortcut says of a message with no text.
+NO_TEXT = "That message has no text to work with."
+
+
 class UserError(Exception):
     """A problem with what the user asked for, raised by the chat side (no text in a
     message, a file that is too big, a command line that cannot be read...). Its

@@ -56,9 +56,15 @@ class ChatSettings(InferenceSettings):
     @field_validator("inference_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.strip().lower().startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.strip() if url else None
+        return http_url(url) if url else None
+
+
+def http_url(url: str) -> str:
+    """``url`` without surrounding spaces; a ``ValueError`` unless it is http(s)."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return url
 
 
 def create_backend(settings: ChatSettings) -> Backend:

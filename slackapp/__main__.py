@@ -6,17 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable
 
-from dotenv import load_dotenv
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 from slack_sdk.errors import SlackApiError
 
-from inference.cli import settings_error
+from chat.startup import StartupError, read_settings
 from store import Store, StoreError
 
 from .app import SlackBot
@@ -31,10 +27,6 @@ NO_TOKENS = (
     "(OAuth & Permissions) and SLACK_APP_TOKEN=xapp-... (Basic Information, App-Level "
     "Tokens, scope connections:write) in .env (see README.md, Slack)."
 )
-NO_DATABASE_URL = (
-    "DATABASE_URL is not supported yet: unset it, and the app keeps its state in SQLite "
-    "under DATA_DIR (see README.md, Restarts and the store)."
-)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,11 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     if args:
         print("usage: python -m slackapp [manifest]", file=sys.stderr)
         return 2
-    load_dotenv()
     try:
-        settings = SlackSettings()
-    except (ValidationError, SettingsError) as exc:  # one line, never a traceback
-        print(f"error: {settings_error(exc)}", file=sys.stderr)
+        settings = read_settings(SlackSettings)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     missing = [
         name
@@ -62,9 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         names = " and ".join(missing) + (" are" if len(missing) > 1 else " is")
         print(f"error: {NO_TOKENS.format(missing=names)}", file=sys.stderr)
-        return 2
-    if os.environ.get("DATABASE_URL"):
-        print(f"error: {NO_DATABASE_URL}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

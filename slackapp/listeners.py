@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chat.catalogue import COMMANDS, SHORTCUTS, Shortcut
 from chat.catalogue import command as catalogue_command
-from chat.errors import OnCooldown, UserError, error_message
+from chat.errors import NO_TEXT, OnCooldown, UserError, error_message
 from inference import InvalidInput
 
 from . import buttons, commands, forms
@@ -34,7 +34,6 @@ Handler = Callable[[Ack, dict[str, Any]], Awaitable[None]]
 
 GONE = "This request has already finished or expired."
 EXPIRED = "This button no longer holds its request: use the command again instead."
-NO_TEXT = "That message has no text to work with."
 
 
 def register(bot: SlackBot) -> None:

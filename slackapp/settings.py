@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from chat.settings import ChatSettings
+from chat.settings import ChatSettings, http_url
 
 #: Slack's Web API.
 SLACK_API_URL = "https://slack.com/api/"
@@ -36,7 +36,5 @@ class SlackSettings(ChatSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, url: str) -> str:
-        url = url.strip()
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+        url = http_url(url)
         return url if url.endswith("/") else url + "/"
