@@ -24,7 +24,7 @@ from chat.surface import Sent
 from inference import Result
 
 from .errors import RESULT_SHOWN, UserError
-from .render import message_kwargs, render_for
+from .render import CANCEL_BUTTONS, message_kwargs, render_for
 from .render import view as button_view
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,10 @@ class Delivery:
             kwargs["embeds"] = []
             kwargs["view"] = button_view(buttons) if buttons else None
         await self.edit(**kwargs)
+
+    def cancel_button(self, task: str, job_id: str) -> Button | None:
+        button = CANCEL_BUTTONS.get(task)
+        return button(job_id) if button is not None else None
 
     async def render(self, task: str, result: Result, args: dict[str, Any]) -> Reply:
         return await render_for(task, result, args, self.filesize_limit)

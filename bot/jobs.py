@@ -11,13 +11,11 @@ that a resumed job looks exactly like a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from chat.cards import Button
-from inference import JobHandle, Result
+from inference import Result
 
 from .delivery import InteractionDelivery
 
@@ -31,25 +29,19 @@ async def run_job(
     *,
     what: str = "request",
     ephemeral: bool = False,
-    waiting_buttons: list[Button] | None = None,
-    on_submit: Callable[[JobHandle], Any] | None = None,
     render_args: dict[str, Any] | None = None,
     **inputs: Any,
 ) -> Result:
     """Run ``task`` for ``interaction`` and post its result; returns the result.
 
     ``inputs`` and ``render_args`` must be JSON-safe (they are journaled; attachments are
-    passed as their text). ``waiting_buttons`` (a Cancel button, say) are shown while
-    the job waits and runs; ``on_submit`` sees the job as soon as it exists (to remember
-    it for that button). Errors propagate to the caller's error handler.
+    passed as their text). Errors propagate to the caller's error handler.
     """
     bot: PipelineBot = interaction.client  # type: ignore[assignment]
     return await bot.runner.run(
         InteractionDelivery(interaction, ephemeral=ephemeral),
         task,
         what=what,
-        waiting_buttons=waiting_buttons,
-        on_submit=on_submit,
         render_args=render_args,
         **inputs,
     )

@@ -74,17 +74,14 @@ class JobRunner:
         task: str,
         *,
         what: str = "request",
-        waiting_buttons: list[Button] | None = None,
-        on_submit: Callable[[JobHandle], Any] | None = None,
         render_args: dict[str, Any] | None = None,
         **inputs: Any,
     ) -> Result:
         """Run ``task`` for ``surface`` and deliver its result; returns the result.
 
-        ``inputs`` and ``render_args`` must be JSON-safe (they are journaled).
-        ``waiting_buttons`` (a Cancel button, say) are shown while the job waits and
-        runs; ``on_submit`` sees the job as soon as it exists. Errors propagate to the
-        caller, which answers them.
+        ``inputs`` and ``render_args`` must be JSON-safe (they are journaled). The
+        surface's Cancel button, if it has one for ``task``, shows while the job waits
+        and runs. Errors propagate to the caller, which answers them.
         """
         entry = await self.journal.record(surface, task, inputs, what=what, render=render_args)
         try:
@@ -92,8 +89,6 @@ class JobRunner:
         except BaseException:
             await self.journal.forget(entry)
             raise
-        if on_submit is not None:
-            on_submit(job)
         self.hold(asyncio.current_task())
         try:
             await surface.acknowledge()
@@ -105,7 +100,7 @@ class JobRunner:
             job.cancel()
             await self.journal.finish(entry, failed=True)
             raise
-        return await self.follow(job, entry, surface, what=what, waiting_buttons=waiting_buttons)
+        return await self.follow(job, entry, surface, what=what)
 
     async def follow(
         self,
@@ -114,12 +109,13 @@ class JobRunner:
         surface: Surface,
         *,
         what: str = "request",
-        waiting_buttons: list[Button] | None = None,
         note: str = "",
     ) -> Result:
         """Show ``job``'s progress until it ends, then deliver its result and mark its
         journal ``entry`` done. A job cancelled because the bot is restarting raises
         ``Interrupted`` and stays in the journal, to run again on start."""
+        cancel = surface.cancel_button(entry.task, job.id)
+        waiting_buttons = [cancel] if cancel is not None else None
         watcher = asyncio.create_task(
             self.show_progress(surface, job, what, waiting_buttons, note=note)
         )

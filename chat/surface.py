@@ -47,6 +47,10 @@ class Surface(Protocol):
         """Put ``text`` (the queue position or progress) in the placeholder, with
         ``buttons`` (None: leave them as they are)."""
 
+    def cancel_button(self, task: str, job_id: str) -> Button | None:
+        """The button that cancels job ``job_id`` of ``task`` while it waits (a fresh
+        job's, or one resumed after a restart); None where the platform offers none."""
+
     async def render(self, task: str, result: Result, args: dict[str, Any]) -> Reply:
         """The reply for ``result`` on this platform (its buttons, its upload limit)."""
 

@@ -18,7 +18,7 @@ from bot.client import PipelineBot
 from bot.cog import CogButton, PipelineCog
 from bot.errors import UserError, send_ephemeral
 from bot.jobs import run_job
-from bot.render import app_choices, cards_of, renderer
+from bot.render import app_choices, cancel_button, cards_of, renderer
 from bot.showcase import with_share
 from chat.cards import Button, Reply
 from chat.policy import UNCHECKED_ALLOWED, channel_policy, check_model, check_prompt, check_result
@@ -67,13 +67,10 @@ class Imagine(PipelineCog):
             before_load=lambda: interaction.response.defer(thinking=True),
         )
 
-        waiting: list[Button] = []  # the Cancel button, once the job has an id
         await run_job(
             interaction,
             "imagine",
             what="image",
-            waiting_buttons=waiting,
-            on_submit=lambda job: waiting.append(CancelButton(job.id).as_button()),
             # An inference server's checker is known only from its results: the renderer
             # withholds an unchecked image where this channel's policy forbids one.
             render_args={"policy": self.policy(interaction)},
@@ -151,6 +148,11 @@ class RegenerateButton(CogButton, template=r"imagine:again"):
 
 
 Imagine.buttons = (CancelButton, RegenerateButton)
+
+
+@cancel_button("imagine")
+def cancel_while_waiting(job_id: str) -> Button:
+    return CancelButton(job_id).as_button()
 
 
 @renderer("imagine")

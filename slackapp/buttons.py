@@ -22,6 +22,9 @@ REGENERATE = "imagine:again"
 CONTINUE = "generate:continue"
 CANCEL = "job:cancel"
 
+#: Tasks whose wait shows a Cancel button (the slow ones).
+CANCELLABLE = frozenset({"imagine", "generate", "summarize", "speak"})
+
 #: Of a Continue button's value, the characters kept for the prompt's end; the text so
 #: far gets the rest.
 CONTINUE_PROMPT_CHARS = 600

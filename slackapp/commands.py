@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chat.cards import Button
 from chat.catalogue import command as catalogue_command
 from chat.errors import Interrupted, UserError, error_message
 from chat.policy import channel_policy, check_model, check_prompt
@@ -24,15 +23,12 @@ from inference.languages import language_name
 from inference.tasks.generate import DEFAULT_NEW_TOKENS
 from inference.tasks.translate import asks_for_detection
 
-from .buttons import cancel_button
 from .parse import UsageError
 
 if TYPE_CHECKING:
     from .app import SlackBot
     from .surface import SlackSurface
 
-#: Tasks whose wait shows a Cancel button (the slow ones).
-CANCELLABLE = frozenset({"imagine", "generate", "summarize", "speak"})
 #: Characters of the request the placeholder repeats.
 SHOWN_CHARS = 80
 
@@ -141,15 +137,11 @@ async def run(bot: SlackBot, surface: SlackSurface, request: Request) -> None:
     """Run an admitted ``request`` for ``surface``; an error once the placeholder is up
     replaces it with a word to the user alone (before that, it propagates to the
     listener, which answers it)."""
-    buttons: list[Button] = []  # the Cancel button, once the job exists
-    cancellable = request.task in CANCELLABLE
     try:
         await bot.runner.run(
             surface,
             request.task,
             what=request.what,
-            waiting_buttons=buttons if cancellable else None,
-            on_submit=lambda job: buttons.append(cancel_button(job.id)),
             render_args=request.render_args,
             **request.inputs,
         )

@@ -22,6 +22,7 @@ from chat.render.base import clip
 from inference import Result
 
 from .blocks import actions_block, payloads, section
+from .buttons import CANCELLABLE, cancel_button
 from .manifest import APP_NAME
 from .mrkdwn import escape, mrkdwn, plain
 from .throttle import EditThrottle
@@ -153,6 +154,9 @@ class SlackSurface:
         )
 
     # -- the result ---------------------------------------------------------------------
+
+    def cancel_button(self, task: str, job_id: str) -> Button | None:
+        return cancel_button(job_id) if task in CANCELLABLE else None
 
     async def render(self, task: str, result: Result, args: dict[str, Any]) -> Reply:
         return await self.renderer(task, result, args, self.filesize_limit)

@@ -9,7 +9,8 @@ is stopped before it is sent, so that discord.py does not keep it (and each mess
 buttons) in its view store: it only carries the buttons.
 
 A result is rendered by the renderer its task registered with ``@renderer(task)`` (in
-its cog: the buttons only Discord has), else by ``chat.render.render``.
+its cog: the buttons only Discord has), else by ``chat.render.render``; a job waits
+with the Cancel button its task registered with ``@cancel_button(task)``, if any.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def renderer(task: str) -> Callable[[Renderer], Renderer]:
 
     def register(fn: Renderer) -> Renderer:
         RENDERERS[task] = fn
+        return fn
+
+    return register
+
+
+#: ``cancel(job_id)``: the Cancel button a task's job shows while it waits.
+CANCEL_BUTTONS: dict[str, Callable[[str], Button]] = {}
+
+
+def cancel_button(task: str) -> Callable[[Callable[[str], Button]], Callable[[str], Button]]:
+    """Register the Cancel button that ``task``'s jobs show while they wait (in its cog,
+    which handles the click)."""
+
+    def register(fn: Callable[[str], Button]) -> Callable[[str], Button]:
+        CANCEL_BUTTONS[task] = fn
         return fn
 
     return register
@@ -131,6 +147,7 @@ def app_choices(pairs: Iterable[tuple[str, str]]) -> list[app_commands.Choice[st
 __all__ = [
     "Renderer",
     "app_choices",
+    "cancel_button",
     "card_from_embed",
     "cards_of",
     "embed",

@@ -20,6 +20,7 @@ from bot.client import PipelineBot
 from chat.render.imagine import escape_prompt, unescape_prompt
 from inference import InferenceService, InferenceSettings
 from tests.bot.conftest import BotFactory, ModelGate, engine, final_message, reply_to_click
+from tests.bot.test_restart import every_model_gated, stop
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.records import InteractionRecord, MessageRecord
 
@@ -427,3 +428,25 @@ async def test_service_finds_active_jobs_by_id(tiny_models: dict[str, Path]) -> 
         await job.result()
         assert s.job(job.id) is None
         assert s.job("0123456789ab") is None
+
+
+async def test_a_wait_resumed_after_a_restart_shows_a_cancel_button_that_works(
+    fake_discord: FakeDiscord, start_bot: BotFactory, gate: ModelGate
+) -> None:
+    with every_model_gated(gate):
+        first = await start_bot()
+        waiting = await imagine(fake_discord, "a slow one")
+        before = await wait_for_cancel_button(waiting)
+        assert await asyncio.to_thread(gate.entered.wait, 20)
+        await stop(first, [waiting], gate)  # (the gate is closed again for the next bot)
+        assert cancel_id(waiting.original) is None  # the old job's button went with it
+
+        second = await start_bot()
+        after = await wait_for_cancel_button(waiting)
+        assert after != before  # the resumed job's own id
+        click = await fake_discord.click(waiting.original, after)
+        await click.wait_for_response()
+        await waiting.wait_until(lambda i: i.original.deleted, 20)
+        notes = await waiting.wait_for_followups()
+        assert notes[-1].ephemeral and "cancelled" in notes[-1].content
+    assert second.service.job(after.rsplit(":", 1)[1]) is None

@@ -90,3 +90,38 @@ async def test_regenerate_and_continue_work_after_a_restart(
     new = await fake_slack.wait_for(continued, timeout=30)
     assert "/generate" in texts(new[0])  # the new placeholder, in the same thread
     assert "Once upon" in texts(new[-1])
+
+
+async def test_a_wait_resumed_after_a_restart_can_still_be_cancelled(
+    start_app: AppFactory, fake_slack: FakeSlack, running: Running, gate: ModelGate
+) -> None:
+    def cancel_of(message) -> str | None:
+        """The job id the placeholder's Cancel button holds, if it shows one."""
+        for block in message.blocks:
+            for element in block.get("elements", []) if block["type"] == "actions" else []:
+                if element["action_id"] == "job:cancel":
+                    return element["value"]
+        return None
+
+    with every_model_gated(gate):
+        first = await start_app()
+        await fake_slack.slash_command("/generate", "max_tokens:4 seed:3 Once upon")
+        (placeholder,) = await fake_slack.wait_for(lambda: placeholders(fake_slack))
+        before = await fake_slack.wait_for(lambda: cancel_of(placeholder), timeout=10)
+        assert await asyncio.to_thread(gate.entered.wait, 10)
+        closing = asyncio.create_task(running.stop(first))
+        await fake_slack.wait_for(lambda: mrkdwn(RESTARTING) in texts(placeholder), 10)
+        assert cancel_of(placeholder) is None  # the old job's button goes with it
+        gate.opened.set()
+        await closing
+        gate.opened.clear()  # the resumed job waits too
+
+        bot = await start_app()
+        after = await fake_slack.wait_for(lambda: cancel_of(placeholder), timeout=20)
+        assert after != before  # the resumed job's own id
+        await fake_slack.click(CHANNEL, placeholder.ts, "job:cancel", value=after)
+        await fake_slack.wait_for(lambda: placeholder.deleted, timeout=20)
+        (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for("U0USER0001"))
+        assert "cancelled" in note.text.lower()
+    await fake_slack.wait_for(lambda: not bot.runner.waiting, timeout=20)
+    assert not fake_slack.thread(CHANNEL, placeholder.ts)  # no answer after the cancel
