@@ -1,8 +1,8 @@
 """Slack's ``Surface``: a placeholder message in the channel, the reply in its thread.
 
 ``acknowledge`` posts the placeholder (the command, then the queue position and
-progress, edited through the workspace's ``EditThrottle``); ``deliver`` turns it into a
-short "done" line and posts the reply in its thread, files uploaded there too; ``tell``
+progress, edited through the workspace's ``EditThrottle``); ``deliver`` posts the reply
+in its thread, files uploaded there too, then turns it into a short "done" line; ``tell``
 answers the user alone (ephemeral) and removes the placeholder. ``reply_to`` (team,
 channel, user, title, thread and placeholder ts) is all a restart needs to edit the same
 placeholder.
@@ -139,19 +139,16 @@ class SlackSurface:
         else:
             self._buttons_shown = content["blocks"][1:]
 
+        self._edit(content)
+
+    def _edit(self, content: dict[str, Any], *, final: bool = False) -> None:
+        """Edit the placeholder through the workspace's ``chat.update`` allowance."""
+        ts = self.ts
+
         async def edit() -> None:
-            await self.client.chat_update(channel=self.channel, ts=self.ts, **content)
+            await self.client.chat_update(channel=self.channel, ts=ts, **content)
 
-        self.throttle.offer(self.team, (self.channel, self.ts), edit)
-
-    async def _edit_now(self, text: str) -> None:
-        """Put ``text`` in the placeholder, buttons gone, waiting for a slot if need be."""
-        assert self.ts is not None
-        await self.throttle.drop((self.channel, self.ts))
-        await self.throttle.acquire(self.team)
-        await self.client.chat_update(
-            channel=self.channel, ts=self.ts, **self._placeholder(text, None)
-        )
+        self.throttle.offer(self.team, (self.channel, ts), edit, final=final)
 
     # -- the result ---------------------------------------------------------------------
 
@@ -169,9 +166,6 @@ class SlackSurface:
         skip: int = 0,
         sent: Callable[[int], Awaitable[None]],
     ) -> None:
-        done = "✅ Done: the answer is in the thread." if self.thread_ts is None else "✅ Done."
-        if self.ts is not None:
-            await self._edit_now(f"{note} {done}".strip())
         for number, message in enumerate(reply.messages, start=1):
             if number <= skip:
                 continue
@@ -187,6 +181,9 @@ class SlackSurface:
             if message.files:
                 await self.upload(message.files)
             await sent(number)
+        if self.ts is not None:  # after the answer: waiting for an edit never delays it
+            done = "✅ Done: the answer is in the thread." if self.thread_ts is None else "✅ Done."
+            self._edit(self._placeholder(f"{note} {done}".strip(), None), final=True)
 
     async def upload(self, files: list[tuple[str, bytes]]) -> None:
         if any(len(data) > self.filesize_limit for _, data in files):

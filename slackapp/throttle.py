@@ -1,10 +1,11 @@
 """One ``chat.update`` allowance per workspace, shared by every job.
 
 Slack lets an app call ``chat.update`` about 50 times a minute in a workspace (Tier 3),
-however many placeholders it is editing. Progress edits are offered: sent now when
-the last minute has room, else kept (only the latest per placeholder) and sent when a
-slot frees. Edits that must happen (the result in place of the wait) wait for a slot,
-ahead of any progress edit.
+however many placeholders it is editing. Edits are offered: sent now when the last
+minute has room, else kept (only the latest per placeholder) and sent when a slot
+frees. A placeholder's last edit (its "done" line) is offered as ``final``: it goes
+ahead of every progress edit, and nothing waits for it (the answer is in the thread
+already).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class EditThrottle:
         self.per_minute = per_minute
         self.window_s = window_s
         self._teams: dict[str, _Team] = {}
-        self._pending: dict[Hashable, Send] = {}
+        #: The latest edit waiting per message, and whether it is final.
+        self._pending: dict[Hashable, tuple[Send, bool]] = {}
         self._flushers: dict[Hashable, asyncio.Task[None]] = {}
         self._sending: set[Hashable] = set()
 
@@ -69,11 +71,13 @@ class EditThrottle:
             if urgent:
                 team.urgent -= 1
 
-    def offer(self, team_id: str, key: Hashable, send: Send) -> None:
-        """Send a progress edit of the message ``key`` when ``team_id`` has room: at
-        once, or later in place of any edit of ``key`` still waiting (only the latest
-        is sent)."""
-        self._pending[key] = send
+    def offer(self, team_id: str, key: Hashable, send: Send, *, final: bool = False) -> None:
+        """Send an edit of the message ``key`` when ``team_id`` has room: at once, or
+        later in place of any edit of ``key`` still waiting (only the latest is sent).
+        A ``final`` edit goes ahead of progress edits and is never replaced."""
+        if key in self._pending and self._pending[key][1] and not final:
+            return  # a progress edit never replaces the final one
+        self._pending[key] = (send, final)
         flusher = self._flushers.get(key)
         if flusher is None or flusher.done():
             self._flushers[key] = asyncio.create_task(self._flush(team_id, key), name=f"edit-{key}")
@@ -91,8 +95,8 @@ class EditThrottle:
         await asyncio.wait([flusher])
 
     async def drain(self, timeout: float) -> None:
-        """Let the waiting progress edits go out, for at most ``timeout`` seconds (the
-        app is stopping: "restarting" notes should reach their users)."""
+        """Let the waiting edits go out, for at most ``timeout`` seconds (the app is
+        stopping: "restarting" notes and "done" lines should reach their users)."""
         flushers = [f for f in self._flushers.values() if not f.done()]
         if flushers:
             _, late = await asyncio.wait(flushers, timeout=timeout)
@@ -102,15 +106,15 @@ class EditThrottle:
     async def _flush(self, team_id: str, key: Hashable) -> None:
         try:
             while key in self._pending:  # (an edit offered while the last one was sent)
-                await self.acquire(team_id, urgent=False)
-                send = self._pending.pop(key, None)
+                await self.acquire(team_id, urgent=self._pending[key][1])
+                send, _ = self._pending.pop(key, (None, False))
                 if send is None:
                     continue
                 self._sending.add(key)
                 try:
                     await send()
                 except Exception as exc:  # a deleted message, a refused edit: the job goes on
-                    log.info("progress edit failed: %s", exc)
+                    log.info("placeholder edit failed: %s", exc)
                 finally:
                     self._sending.discard(key)
         finally:

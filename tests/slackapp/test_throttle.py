@@ -64,3 +64,22 @@ async def test_workspaces_have_their_own_allowance_and_drop_forgets() -> None:
     await throttle.drop("b")
     await throttle.drain(0.1)
     assert sent == []
+
+
+async def test_a_final_edit_goes_before_waiting_progress_and_is_never_replaced() -> None:
+    throttle = EditThrottle(per_minute=1, window_s=0.3)
+    order: list[str] = []
+
+    def edit(name: str):
+        async def send() -> None:
+            order.append(name)
+
+        return send
+
+    await throttle.acquire("T1")  # the window is full
+    throttle.offer("T1", "a", edit("a: progress"))
+    await asyncio.sleep(0.05)
+    throttle.offer("T1", "b", edit("b: done"), final=True)  # offered later, sent first
+    throttle.offer("T1", "b", edit("b: stale progress"))  # never replaces the final one
+    await asyncio.sleep(0.8)
+    assert order == ["b: done", "a: progress"]
