@@ -27,8 +27,21 @@ POLL_S = 0.05
 
 
 @dataclass
+class Slot:
+    """One edit's place in its workspace's window. Its time moves to when the call
+    returned (``done``): Slack counts a call when it arrives, which may be well after
+    the slot was taken, so a window counted from the take would let the next minute's
+    edits overlap this one's at Slack."""
+
+    at: float
+
+    def done(self) -> None:
+        self.at = time.monotonic()
+
+
+@dataclass
 class _Team:
-    sent: deque[float] = field(default_factory=deque)
+    sent: deque[Slot] = field(default_factory=deque)
     urgent: int = 0
 
 
@@ -47,15 +60,15 @@ class EditThrottle:
     def _room(self, team: _Team, now: float) -> float:
         """0 when ``team`` may edit now, else the seconds until its oldest edit leaves
         the window."""
-        while team.sent and team.sent[0] <= now - self.window_s:
-            team.sent.popleft()
+        team.sent = deque(slot for slot in team.sent if slot.at > now - self.window_s)
         if len(team.sent) < self.per_minute:
             return 0.0
-        return team.sent[0] + self.window_s - now
+        return min(slot.at for slot in team.sent) + self.window_s - now
 
-    async def acquire(self, team_id: str, *, urgent: bool = True) -> None:
-        """Wait for a slot in ``team_id``'s window and take it. Urgent edits go first:
-        a progress edit waits while one is waiting."""
+    async def acquire(self, team_id: str, *, urgent: bool = True) -> Slot:
+        """Wait for a slot in ``team_id``'s window and take it (call ``done`` on it once
+        the edit returned). Urgent edits go first: a progress edit waits while one is
+        waiting."""
         team = self._teams.setdefault(team_id, _Team())
         if urgent:
             team.urgent += 1
@@ -64,8 +77,9 @@ class EditThrottle:
                 now = time.monotonic()
                 wait = self._room(team, now)
                 if wait == 0 and (urgent or team.urgent == 0):
-                    team.sent.append(now)
-                    return
+                    slot = Slot(now)
+                    team.sent.append(slot)
+                    return slot
                 await asyncio.sleep(max(wait, POLL_S))
         finally:
             if urgent:
@@ -106,9 +120,10 @@ class EditThrottle:
     async def _flush(self, team_id: str, key: Hashable) -> None:
         try:
             while key in self._pending:  # (an edit offered while the last one was sent)
-                await self.acquire(team_id, urgent=self._pending[key][1])
+                slot = await self.acquire(team_id, urgent=self._pending[key][1])
                 send, _ = self._pending.pop(key, (None, False))
                 if send is None:
+                    slot.done()
                     continue
                 self._sending.add(key)
                 try:
@@ -116,6 +131,7 @@ class EditThrottle:
                 except Exception as exc:  # a deleted message, a refused edit: the job goes on
                     log.info("placeholder edit failed: %s", exc)
                 finally:
+                    slot.done()
                     self._sending.discard(key)
         finally:
             if self._flushers.get(key) is asyncio.current_task():

@@ -83,3 +83,25 @@ async def test_a_final_edit_goes_before_waiting_progress_and_is_never_replaced()
     throttle.offer("T1", "b", edit("b: stale progress"))  # never replaces the final one
     await asyncio.sleep(0.8)
     assert order == ["b: done", "a: progress"]
+
+
+async def test_a_slot_counts_from_when_its_call_returned() -> None:
+    """Slack counts a call when it arrives: a slow call must not let the next window's
+    edits overlap it."""
+    throttle = EditThrottle(per_minute=1, window_s=0.3)
+    calls: list[tuple[float, float]] = []
+
+    def slow(n: int):
+        async def send() -> None:
+            started = time.monotonic()
+            await asyncio.sleep(0.2)
+            calls.append((started, time.monotonic()))
+
+        return send
+
+    throttle.offer("T1", "a", slow(1))
+    await asyncio.sleep(0.05)
+    throttle.offer("T1", "b", slow(2))
+    await asyncio.sleep(1.2)
+    (_, first_end), (second_start, _) = calls
+    assert second_start - first_end >= 0.29
