@@ -146,12 +146,17 @@ class Channel:
     is_member: bool = True  # the bot's membership
     messages: list[Message] = field(default_factory=list)
 
+    @property
+    def is_public(self) -> bool:
+        """A public channel (not private, not a direct message)."""
+        return not (self.is_private or self.id.startswith("D"))
+
     def info(self) -> dict[str, Any]:
         is_im = self.id.startswith("D")  # a direct message with the bot
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": not (self.is_private or is_im),
+            "is_channel": self.is_public,
             "is_group": self.is_private and not is_im,
             "is_im": is_im,
             "is_private": self.is_private,

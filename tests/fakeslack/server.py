@@ -48,7 +48,15 @@ from .webapi import WebApi
 T = TypeVar("T")
 
 ALL_SCOPES = frozenset(
-    {"commands", "chat:write", "files:write", "channels:read", "groups:read", "users:read"}
+    {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "files:write",
+        "channels:read",
+        "groups:read",
+        "users:read",
+    }
 )
 TRIGGER_LIFETIME = 3.0
 

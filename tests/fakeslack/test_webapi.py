@@ -63,6 +63,13 @@ async def test_refusals_are_answered_and_recorded(fake_slack: FakeSlack) -> None
     assert (
         await refused(client.chat_postMessage, channel="C0SECRET01", text="x") == "not_in_channel"
     )
+    # a public channel the app has not joined takes its posts (chat:write.public)...
+    fake_slack.add_channel("C0OPEN0001", "open", is_member=False)
+    assert (await client.chat_postMessage(channel="C0OPEN0001", text="x"))["ok"]
+    fake_slack.bot_scopes.discard("chat:write.public")  # ...but only with that scope
+    assert (
+        await refused(client.chat_postMessage, channel="C0OPEN0001", text="x") == "not_in_channel"
+    )
     bad = client_for(fake_slack)
     bad.token = "xoxb-wrong"
     assert await refused(bad.auth_test) == "invalid_auth"

@@ -165,7 +165,10 @@ class WebApi:
         channel = self.fake.find_channel(str(args["channel"]))
         if channel is None:
             raise SlackError("channel_not_found")
-        if not channel.is_member:
+        # chat:write.public lets an app post in any public channel, joined or not
+        if not channel.is_member and not (
+            channel.is_public and "chat:write.public" in self.fake.bot_scopes
+        ):
             raise SlackError("not_in_channel")
         return channel
 
