@@ -34,6 +34,8 @@ import discord
 import yarl
 from aiohttp import web
 
+from tests.changes import ChangeNotifier
+
 from . import commands as cmd
 from .limits import DEFAULT_ATTACHMENT_SIZE_LIMIT, check_message_write, form_error
 from .models import (
@@ -50,7 +52,6 @@ from .records import (
     EPHEMERAL,
     LOADING,
     Callback,
-    ChangeNotifier,
     DiscordError,
     InteractionRecord,
     Mentions,

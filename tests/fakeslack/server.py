@@ -26,9 +26,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from tests.changes import ChangeNotifier
+
 from .driver import Driver
 from .models import (
-    ChangeNotifier,
     Channel,
     Edit,
     Ephemeral,
