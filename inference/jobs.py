@@ -12,12 +12,13 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import JobCancelled, JobTimeout
+from .errors import Busy, JobCancelled, JobTimeout
 from .results import Result
 
 if TYPE_CHECKING:
@@ -201,6 +202,33 @@ class JobBase:
         self, state: JobState, result: Result | None = None, error: BaseException | None = None
     ) -> None:
         raise NotImplementedError
+
+
+class PerUserBound:
+    """How many requests each user has in a backend, within MAX_PER_USER: ``check``
+    before queueing (``Busy`` when the user is at the bound), ``add`` once queued,
+    ``give_back`` when the job let go."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        self.limit = limit
+        self._active: Counter[Hashable] = Counter()
+
+    def check(self, user: Hashable | None, retry_after: Callable[[], float]) -> None:
+        if user is not None and self._active[user] >= self.limit():
+            raise Busy(
+                f"You already have {self._active[user]} requests running; wait for one to finish.",
+                retry_after=retry_after(),
+            )
+
+    def add(self, user: Hashable | None) -> None:
+        if user is not None:
+            self._active[user] += 1
+
+    def give_back(self, user: Hashable | None) -> None:
+        if user is not None and self._active[user] > 0:
+            self._active[user] -= 1
+            if self._active[user] <= 0:
+                del self._active[user]
 
 
 def _consume_exception(future: asyncio.Future[Any]) -> None:

@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import metrics
 from .device import Placement, resolve_placement
-from .errors import Busy, InferenceError, ModelUnavailable, UnknownTask, short_reason
-from .jobs import Job, JobState, ServiceStatus
+from .errors import InferenceError, ModelUnavailable, UnknownTask, short_reason
+from .jobs import Job, JobState, PerUserBound, ServiceStatus
 from .lanes import Lane, Limits
 from .memory import MB, ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
 from .naming import display_name
@@ -88,7 +87,7 @@ class InferenceService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lanes: dict[str, Lane] = {}
         self._failed: dict[ModelKey, tuple[float, ModelUnavailable]] = {}
-        self._active_per_user: Counter[Hashable] = Counter()
+        self._per_user = PerUserBound(lambda: self.settings.max_per_user)
         self._started_at = time.monotonic()
 
     # -- lifecycle ------------------------------------------------------------------
@@ -135,16 +134,10 @@ class InferenceService:
         """
         lane = self._lane(task)
         request = lane.task.parse(**inputs)
-        if user is not None and self._active_per_user[user] >= self.settings.max_per_user:
-            raise Busy(
-                f"You already have {self._active_per_user[user]} requests running; "
-                "wait for one to finish.",
-                retry_after=lane.retry_after(),
-            )
+        self._per_user.check(user, lane.retry_after)
         job = Job(lane, request, user)
         lane.add(job)
-        if user is not None:
-            self._active_per_user[user] += 1
+        self._per_user.add(user)
         return job
 
     async def run(self, task: str, *, user: Hashable | None = None, **inputs: Any) -> Result:
@@ -297,10 +290,7 @@ class InferenceService:
 
     def _slot_free(self, job: Job) -> None:
         """A job's worker let go of it: its user may send another request."""
-        if job.user is not None and self._active_per_user[job.user] > 0:
-            self._active_per_user[job.user] -= 1
-            if self._active_per_user[job.user] <= 0:
-                del self._active_per_user[job.user]
+        self._per_user.give_back(job.user)
 
 
 def _load_and_measure(task: Task[Any, Any], model_id: str) -> tuple[Any, int]:

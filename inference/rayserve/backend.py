@@ -23,7 +23,7 @@ from typing import Any
 
 from ..device import resolve_placement
 from ..errors import Busy, InternalError, JobCancelled, JobTimeout, UnknownTask
-from ..jobs import JobBase, JobState, JobUpdate, ServiceStatus
+from ..jobs import JobBase, JobState, JobUpdate, PerUserBound, ServiceStatus
 from ..naming import display_name
 from ..results import Result
 from ..settings import InferenceSettings
@@ -171,7 +171,7 @@ class RayBackend:
         self._handles: dict[str, Any] = {}
         self._tasks: dict[str, Task[Any, Any]] = {}
         self._jobs: dict[str, RayJob] = {}
-        self._active_per_user: Counter[Hashable] = Counter()
+        self._per_user = PerUserBound(lambda: self.settings.max_per_user)
         self._started_at = time.monotonic()
         self._stats: dict[str, Any] = {}
         self._stats_task: asyncio.Task[None] | None = None
@@ -238,17 +238,11 @@ class RayBackend:
         name = str(task).strip().lower()
         parsed = self.task(name).parse(**inputs)
         plan = self.plans[name]
-        if user is not None and self._active_per_user[user] >= self.settings.max_per_user:
-            raise Busy(
-                f"You already have {self._active_per_user[user]} requests running; "
-                "wait for one to finish.",
-                retry_after=self.retry_after(name),
-            )
+        self._per_user.check(user, lambda: self.retry_after(name))
         model_id = "+".join(self.task(name).models_for(parsed)) if plan.multiplexed else None
         job = RayJob(self, plan, inputs, user, model_id)
         self._jobs[job.id] = job
-        if user is not None:
-            self._active_per_user[user] += 1
+        self._per_user.add(user)
         return job
 
     async def run(self, task: str, *, user: Hashable | None = None, **inputs: Any) -> Result:
@@ -329,10 +323,7 @@ class RayBackend:
 
     def _job_finished(self, job: RayJob) -> None:
         self._jobs.pop(job.id, None)
-        if job.user is not None:
-            self._active_per_user[job.user] -= 1
-            if self._active_per_user[job.user] <= 0:
-                del self._active_per_user[job.user]
+        self._per_user.give_back(job.user)
 
 
 def _shutdown_ray() -> None:
