@@ -372,7 +372,12 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Sentiment", "sentiment", "Judge the sentiment of a message"),
     Shortcut("Extract entities", "ner", "Find the people, places and organisations named"),
     Shortcut("Summarize", "summarize", "Summarise a message", {"length": "medium"}),
-    Shortcut("Translate to English", "translate", "Translate a message", {"target": "en"}),
+    Shortcut(
+        "Translate to English",
+        "translate",
+        "Translate a message",
+        {"target": "en", "source": "auto"},
+    ),
     Shortcut("Speak", "speak", "Read a message aloud"),
 )
 

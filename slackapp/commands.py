@@ -117,8 +117,8 @@ async def _translation(bot: SlackBot, request: Request, text: str, values: dict[
     try:
         if asks_for_detection(source):
             source = await asyncio.to_thread(task.detect_source, text)
-            if values.get("menu") and source == target:
-                raise UserError(f"That message is already in {language_name(source)}.")
+            if source == target:
+                raise UserError(f"That text is already in {language_name(source)}.")
             note = note or f"Detected {language_name(source)}. Not right? Give source: instead."
         parsed = task.parse(text=text, target=target, source=source)
     except InvalidInput as exc:

@@ -183,8 +183,6 @@ def _shortcut(bot: SlackBot, shortcut: Shortcut) -> Handler:
         text = message_text(message)
         spec = catalogue_command(shortcut.command)
         values: dict[str, Any] = {spec.text: text, **shortcut.inputs}
-        if shortcut.command == "translate":
-            values |= {"source": "auto", "menu": True}
         # a shortcut on a reply answers in its thread; on a channel message, in a new one
         thread_ts = message.get("thread_ts")
         channel = body["channel"]["id"]
