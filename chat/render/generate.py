@@ -34,6 +34,9 @@ ZWSP = "\u200b"
 _TEMPERATURE = re.compile(r"Temperature (\d+(?:\.\d+)?)")
 _MAX_TOKENS = re.compile(r"\(max (\d+)\)")
 _FINISH = {"stop": "the model ended the text", "length": "stopped at max_tokens"}
+#: What a part shows when the model wrote nothing visible (it ended the text at once, or
+#: wrote only control characters): a sampled Continue may well go on next time.
+NOTHING_NEW = "*(nothing new this time: press Continue to try again)*"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def _(result: GenerateResult, max_tokens: int, buttons: list[Button] | None = No
             messages += [Message(cards=[page]) for page in pages[1:]]
         before += head
 
-    last = Card(description=guard(text), colour=COLOUR, footer=footer)
+    last = Card(description=guard(text) if text else NOTHING_NEW, colour=COLOUR, footer=footer)
     messages.append(Message(cards=[prompt_card(result.prompt, before), last], buttons=buttons))
     return Reply(messages)
 
@@ -114,7 +117,7 @@ def story_from_cards(cards: list[Card]) -> Story | None:
     before = next((f.value or "" for f in prompt_part.fields if f.name == SO_FAR), "")
     return Story(
         prompt=unguard(prompt_part.description),
-        text=unguard(before.removeprefix("…")) + unguard(text_part.description or ""),
+        text=unguard(before.removeprefix("…")) + part_text(text_part.description or ""),
         max_tokens=int(max_tokens[1]),
         temperature=float(temperature[1]),
     )
@@ -151,3 +154,9 @@ def guard(text: str) -> str:
 def unguard(text: str) -> str:
     """The inverse of ``guard``."""
     return text.removeprefix(ZWSP).removesuffix(ZWSP)
+
+
+def part_text(description: str) -> str:
+    """The text a part's card shows: its description, less the guard or the note that
+    stands in for an empty part."""
+    return "" if description == NOTHING_NEW else unguard(description)

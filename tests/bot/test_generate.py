@@ -15,7 +15,15 @@ import pytest
 
 from chat.cards import Button
 from chat.render import render
-from chat.render.generate import PROMPT_TITLE, SO_FAR, ZWSP, shown, story_from_cards
+from chat.render.generate import (
+    NOTHING_NEW,
+    PROMPT_TITLE,
+    SO_FAR,
+    ZWSP,
+    guard,
+    shown,
+    story_from_cards,
+)
 from inference.tasks.generate import GenerateResult
 from tests.bot.conftest import BotFactory, final_message, reply_to_click
 from tests.fakediscord import FakeDiscord
@@ -120,12 +128,23 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     assert first.custom_ids == [CONTINUE, SHARE]  # the earlier part keeps its button
 
     await bot.close()  # a restart: the new process knows nothing of the old messages
-    await start_bot()
+    bot = await start_bot()
     click = await fake_discord.click(second, CONTINUE)
     third = await reply_to_click(click, second)
     # "so far" is the end of all the message showed: its own "so far" and its part
     assert (so_far(second) + shown_text(second)).endswith(so_far(third))
-    assert shown_text(third) and third.custom_ids == [CONTINUE, SHARE]
+    assert third.custom_ids == [CONTINUE, SHARE]
+    alone = await bot.service.run(
+        "generate",
+        prompt="Once upon a time",
+        continue_from=so_far(second) + shown_text(second),
+        max_tokens=15,
+        temperature=0.9,
+        seed=seed_of(third),
+    )
+    # what it wrote, or (sampling may end the text at once) that it wrote nothing
+    expected = guard(shown(alone.text)) if shown(alone.text) else NOTHING_NEW
+    assert parts(third)[1]["description"] == expected
 
 
 async def test_continue_with_a_chat_model(

@@ -9,7 +9,7 @@ from pathlib import Path
 from chat.cards import Button, Card
 from chat.render import render
 from chat.render.base import CHOICE_CHARS, MAX_CHOICES, choices, escape
-from chat.render.generate import story_from_cards
+from chat.render.generate import NOTHING_NEW, story_from_cards
 from chat.render.imagine import request_from_card, size_choices
 from chat.render.translate import language_choices
 from inference.tasks.generate import GenerateResult
@@ -74,6 +74,27 @@ def test_a_generate_part_is_read_back_from_its_cards() -> None:
     story = story_from_cards(message.cards)
     assert story is not None and (story.prompt, story.text) == ("Once", " upon a time")
     assert story_from_cards(message.cards[1:]) is None  # an edited message holds none
+
+
+def test_a_part_with_nothing_visible_says_so_and_reads_back_empty() -> None:
+    # the model ended the text at once, or wrote only control characters
+    for text, finish in (("", "stop"), ("\x00\x07", "length")):
+        result = GenerateResult(
+            prompt="Once",
+            text=text,
+            full_text=" upon a time" + text,
+            tokens=len(text),
+            finish_reason=finish,
+            seed=7,
+            temperature=0.7,
+            model="gpt2",
+            chat=False,
+            truncated=False,
+        )
+        (message,) = render(result, max_tokens=4).messages
+        assert message.cards[-1].description == NOTHING_NEW
+        story = story_from_cards(message.cards)
+        assert story is not None and story.text == " upon a time"
 
 
 def test_an_image_request_is_read_back_from_its_card() -> None:
