@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..errors import InferenceError, InvalidInput, JobCancelled
@@ -40,6 +39,13 @@ from .base import (
     reject_unknown,
 )
 from .imagine_family import check_negative_prompt, check_steps, family_of
+from .imagine_pipeline import (
+    ImagePipeline,
+    SafetyChecker,
+    png_metadata,
+    prompt_truncated,
+    unet_sample_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,54 +114,6 @@ class ImagineResult(Result):
 
     def attachment(self) -> tuple[str, bytes] | None:
         return (self.filename, self.png) if self.png is not None else None
-
-
-class SafetyChecker:
-    """Stable Diffusion's safety checker on its own, for pipelines that ship none: a CLIP
-    image encoder whose embedding is compared with embeddings of unsafe concepts."""
-
-    def __init__(
-        self, model_id: str, device: torch.device, dtype: torch.dtype, **kwargs: Any
-    ) -> None:
-        from diffusers.pipelines.stable_diffusion.safety_checker import (
-            StableDiffusionSafetyChecker,
-        )
-        from transformers import CLIPImageProcessor
-
-        self.processor = CLIPImageProcessor.from_pretrained(model_id, **kwargs)
-        self.model = StableDiffusionSafetyChecker.from_pretrained(
-            model_id, dtype=dtype, use_safetensors=True, **kwargs
-        ).to(device)
-        self.device, self.dtype = device, dtype
-
-    def flags(self, images: Sequence[Any]) -> list[bool]:
-        """For each PIL image, whether it shows something unsafe."""
-        pixels = self.processor(list(images), return_tensors="pt").pixel_values
-        # The checker blacks out flagged images in ``images``; only its flags are read.
-        placeholders = np.zeros((len(images), 1, 1, 3), dtype=np.float32)
-        with torch.inference_mode():
-            _, flagged = self.model(
-                images=placeholders, clip_input=pixels.to(self.device, self.dtype)
-            )
-        return [bool(flag) for flag in flagged]
-
-
-@dataclass
-class ImagePipeline:
-    """A loaded diffusers pipeline and the defaults of its model family."""
-
-    pipe: Any
-    name: str
-    steps: int
-    guidance: float
-    width: int
-    height: int
-    #: Whether images are checked: by the pipeline's own checker or by ``checker``.
-    safety_checker: bool
-    #: Where the initial noise is drawn (the GPU's generator on CUDA, as most front ends).
-    generator_device: torch.device
-    #: The separate checker (IMAGINE_SAFETY_CHECKER) of a pipeline that ships none.
-    checker: SafetyChecker | None = None
 
 
 class _Interrupted(Exception):
@@ -359,7 +317,7 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
                 )
             width, height = int(match[1]), int(match[2] or match[1])
         else:
-            latent = getattr(pipe, "default_sample_size", None) or _unet_sample_size(pipe)
+            latent = getattr(pipe, "default_sample_size", None) or unet_sample_size(pipe)
             width = height = latent * getattr(pipe, "vae_scale_factor", 8) if latent else 512
         cap = family.max_side
         return steps, guidance, min(width, cap), min(height, cap)
@@ -425,10 +383,10 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
                 nsfw=bool(flagged),
                 safety_checker=model.safety_checker,
                 model=model.name,
-                truncated=_truncated(model.pipe, request.prompt),
+                truncated=prompt_truncated(model.pipe, request.prompt),
             )
             if not result.nsfw:
-                result.png = encode_png(image.convert("RGB"), _metadata(result, model.pipe))
+                result.png = encode_png(image.convert("RGB"), png_metadata(result, model.pipe))
             results.append(result)
         return results
 
@@ -455,52 +413,3 @@ class ImagineTask(Task[ImagineRequest, ImagineResult]):
             return {}
 
         return on_step_end
-
-
-# -- helpers ------------------------------------------------------------------------
-
-
-def _unet_sample_size(pipe: Any) -> int | None:
-    for name in ("unet", "transformer"):
-        config = getattr(getattr(pipe, name, None), "config", None)
-        size = getattr(config, "sample_size", None)
-        if isinstance(size, int):
-            return size
-    return None
-
-
-def _truncated(pipe: Any, prompt: str) -> bool:
-    """Whether the text encoder reads only the start of ``prompt``."""
-    tokenizer = getattr(pipe, "tokenizer", None)
-    limit = getattr(tokenizer, "model_max_length", None)
-    if tokenizer is None or not isinstance(limit, int) or limit > 100_000:
-        return False
-    return len(tokenizer(prompt, verbose=False)["input_ids"]) > limit
-
-
-def _metadata(result: ImagineResult, pipe: Any) -> dict[str, str]:
-    """PNG text chunks: ``parameters`` as AUTOMATIC1111 writes it (so image tools and
-    front ends that read it show the settings), plus one key per parameter. Nothing
-    that changes from run to run (no time), so the same request gives the same bytes."""
-    sampler = type(getattr(pipe, "scheduler", None)).__name__
-    lines = [result.prompt]
-    if result.negative_prompt:
-        lines.append(f"Negative prompt: {result.negative_prompt}")
-    lines.append(
-        f"Steps: {result.steps}, Sampler: {sampler}, CFG scale: {result.guidance:g}, "
-        f"Seed: {result.seed}, Size: {result.size}, Model: {result.model}"
-    )
-    text = {
-        "parameters": "\n".join(lines),
-        "prompt": result.prompt,
-        "seed": str(result.seed),
-        "steps": str(result.steps),
-        "guidance": f"{result.guidance:g}",
-        "size": result.size,
-        "model": result.model,
-        "sampler": sampler,
-        "software": "pipeline-bot",
-    }
-    if result.negative_prompt:
-        text["negative_prompt"] = result.negative_prompt
-    return text

@@ -22,7 +22,8 @@ import torch
 from inference import InferenceService, InferenceSettings, InvalidInput
 from inference.audio import PAUSE_S, encode_wav, fit_wav
 from inference.errors import ModelUnavailable
-from inference.tasks.speak import Speaker, SpeakResult
+from inference.tasks.speak import SpeakResult
+from inference.tasks.speak_voices import Speaker
 from inference.text import split_sentences, split_to_fit
 from tests.inference.test_cli import cli
 from tests.tiny_models import build_speecht5
@@ -177,7 +178,7 @@ async def test_default_voice_before_the_model_kind_is_known(
 ) -> None:
     # A Hub model that is not downloaded yet and whose name does not say "speecht5":
     # "default" is all parse() can offer, and the loaded model resolves it.
-    monkeypatch.setattr("inference.tasks.speak._peek_model_type", lambda model: None)
+    monkeypatch.setattr("inference.tasks.speak.peek_model_type", lambda model: None)
     model = shutil.copytree(tiny_models["speecht5"], tmp_path / "tts")
     async with InferenceService(
         settings(tiny_models, speak_voice="bdl"), models={"speak": str(model)}
