@@ -5,8 +5,8 @@ Offline, on a CPU, in about a minute, with the tiny stand-ins of tests/tiny_sent
 
 (a) the language decision that ``parse`` makes on the event loop (Hangul check, then the
     fastText detector): microseconds per text, mean and p99, over mixed texts of every
-    length up to 4,000 characters; and the detector's one-time load, which the bot does
-    in a worker thread at start-up;
+    length up to 4,000 characters; and the detector's one-time load, which the service
+    does in a worker thread when it starts (``Task.warm``);
 (b) a burst of requests through ``InferenceService``, all in one language and then mixed
     over four languages (four models): requests per second of each. The mixed burst runs
     one batch per model, so its throughput should stay close to the single-language one.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
 from discord import app_commands
 
@@ -14,7 +12,6 @@ from bot.cog import PipelineCog, message_text
 from bot.jobs import run_job
 from bot.render import app_choices
 from chat.render.translate import language_choices
-from inference.languages import warm_detector
 
 
 class Analysis(PipelineCog):
@@ -22,11 +19,6 @@ class Analysis(PipelineCog):
         super().__init__(bot)
         self.message_menu("Sentiment", self.sentiment_menu)
         self.message_menu("Extract entities", self.ner_menu)
-
-    async def cog_load(self) -> None:
-        await super().cog_load()
-        # The language detector loads in some 50 ms: here, not inside the first request.
-        await asyncio.to_thread(warm_detector)
 
     @catalogued("sentiment")
     @cooldown("sentiment")

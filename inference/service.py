@@ -32,7 +32,7 @@ from .naming import display_name
 from .results import Result
 from .scheduling import DeviceGate, FairClock
 from .settings import InferenceSettings, TaskLimits
-from .tasks import TASKS
+from .tasks import TASKS, warm_parsers
 from .tasks.base import Task, check_model_source
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class InferenceService:
         self._executor = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="inference")
         self._load_executor = ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="model-load")
         self._started_at = time.monotonic()
+        await warm_parsers(TASKS)
         preload = self.settings.preload_tasks(list(TASKS))
         if preload:
             await self.preload(preload)

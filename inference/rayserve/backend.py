@@ -27,7 +27,7 @@ from ..jobs import JobBase, JobState, JobUpdate, PerUserBound, ServiceStatus
 from ..naming import display_name
 from ..results import Result
 from ..settings import InferenceSettings
-from ..tasks import TASKS
+from ..tasks import TASKS, warm_parsers
 from ..tasks.base import Task
 from ..wire import apply_event, error_from_dict
 from .app import APP_NAME, deploy
@@ -194,6 +194,7 @@ class RayBackend:
             self._handles[name] = serve.get_deployment_handle(plan.deployment_name, self.app_name)
         self._catalog = serve.get_app_handle(self.app_name)
         self._started_at = time.monotonic()
+        await warm_parsers(self.plans)  # requests are parsed here, before they go out
         preload = [name for name in self.settings.preload_tasks(list(TASKS)) if name in self.plans]
         if preload:
             await self.preload(preload)

@@ -109,6 +109,7 @@ class ReplicaBase:
         self.plan = plan
         placement = resolve_placement(settings.device, settings.dtype)
         self.task = TASKS[plan.task](plan.model, placement, settings)
+        self.task.warm()  # the constructor may block; the first parse then will not
         # One thread: one batch (or load) at a time, never on the event loop.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"replica-{plan.task}")
         self._waiting: list[_Ticket] = []

@@ -5,6 +5,9 @@ To add a task, write one module here following ``base.Task`` and list its class 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
+
 from .ask import AskTask
 from .base import Task
 from .classify import ClassifyTask
@@ -37,4 +40,10 @@ TASKS: dict[str, type[Task]] = {
     )
 }
 
-__all__ = ["TASKS", "Task"]
+
+async def warm_parsers(names: Iterable[str]) -> None:
+    """Run the named tasks' ``Task.warm`` in worker threads, all at once."""
+    await asyncio.gather(*(asyncio.to_thread(TASKS[name].warm) for name in names))
+
+
+__all__ = ["TASKS", "Task", "warm_parsers"]

@@ -107,6 +107,12 @@ class Task(ABC, Generic[RequestT, ResultT]):
         self.placement = placement
         self.settings = settings
 
+    @classmethod
+    def warm(cls) -> None:
+        """Blocking set-up that ``parse`` relies on (sentiment's language detector).
+        Backends that parse run it in a worker thread when they start (``warm_parsers``),
+        so that no first request does it on the event loop."""
+
     @abstractmethod
     def parse(self, **inputs: Any) -> RequestT:
         """Validate one request's inputs; raise ``InvalidInput`` with a short message."""

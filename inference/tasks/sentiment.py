@@ -161,8 +161,8 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
         self, text: str, language: Any = None, default_language: Any = None
     ) -> tuple[str | None, str]:
         """The language ``text`` is read as and how that was decided (see the module
-        docstring). Detection takes microseconds once the detector is loaded (the
-        ``load`` of every sentiment model loads it, in a worker thread)."""
+        docstring). Detection takes microseconds once the detector is loaded (``warm``
+        loads it in a worker thread when the backend starts)."""
         if _given(language):
             return resolve_language(language), GIVEN
         # checked even when unused, so that a bad one is refused every time
@@ -193,8 +193,11 @@ class SentimentTask(Task[SentimentRequest, SentimentResult]):
 
     # -- load and run -------------------------------------------------------------
 
+    @classmethod
+    def warm(cls) -> None:
+        warm_detector()  # some 50 ms: in a worker thread, not on first use in parse
+
     def load(self, model_id: str) -> SentimentModel:
-        warm_detector()  # here in a worker thread, not on first use in parse
         loaded = self.load_pretrained(AutoModelForSequenceClassification, model_id)
         scale = SentimentScale.of(loaded.model.config.id2label)
         return SentimentModel(**vars(loaded), scale=scale)

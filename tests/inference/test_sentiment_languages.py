@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,18 @@ def test_cli_routes_korean_and_prints_the_same_fields(
     assert {"label", "score", "polarity", "model_label", "scheme", "truncated"} <= set(data)
     given = json.loads(cli("run", "sentiment", KOREAN, "--language", "es").stdout)
     assert (given["model"], given["language_from"]) == ("three", "given")
+
+
+async def test_the_language_detector_loads_off_the_event_loop_when_the_service_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # parse detects the language on the event loop: the detector (some 50 ms to load)
+    # must be loaded before the first request, and not on the loop
+    loaded_in: list[str] = []
+    monkeypatch.setattr(
+        "inference.tasks.sentiment.warm_detector",
+        lambda: loaded_in.append(threading.current_thread().name),
+    )
+    loop_thread = threading.current_thread().name
+    async with InferenceService(InferenceSettings(_env_file=None)):
+        assert len(loaded_in) == 1 and loaded_in[0] != loop_thread
