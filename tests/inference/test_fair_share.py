@@ -75,6 +75,8 @@ class StepTask(Task[StepRequest, StepResult]):
     permits: threading.Semaphore | None
     step_seconds = 0.0
     log: Log
+    #: The texts of requests whose worker has begun a step (it waits for its permit).
+    stepping: set[str]
     loads: list[str]
     load_gate: threading.Event
 
@@ -107,6 +109,7 @@ class StepTask(Task[StepRequest, StepResult]):
         for step in range(request.steps):
             if ctx.cancelled(0):
                 break
+            cls.stepping.add(request.text)  # past the cancel check: this step will run
             if cls.permits is not None:
                 assert cls.permits.acquire(timeout=10), "test never released a step"
             time.sleep(cls.step_seconds)
@@ -162,6 +165,7 @@ def tasks(monkeypatch: pytest.MonkeyPatch) -> type[StepTask]:
     StepTask.permits = threading.Semaphore(0)
     StepTask.step_seconds = 0.0
     StepTask.log = Log()
+    StepTask.stepping = set()
     StepTask.loads = []
     StepTask.load_gate = threading.Event()
     StepTask.load_gate.set()
@@ -187,10 +191,17 @@ async def wait_until(predicate: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def in_first_step(job: Any, text: str) -> None:
+    """Until the worker of ``job`` (a ``steps`` request of ``text``) is inside its first
+    step, holding the device. RUNNING alone comes a little before: the worker may not
+    have reached its cancel check yet."""
+    await wait_until(lambda: job.state is JobState.RUNNING and text in StepTask.stepping)
+
+
 async def painting(service: InferenceService, steps: int) -> Any:
     """A long job of ``steps`` steps, once it holds the device (in its first step)."""
     job = service.submit("steps", user="painter", text="long", steps=steps)
-    await wait_until(lambda: job.state is JobState.RUNNING)
+    await in_first_step(job, "long")
     return job
 
 
@@ -249,7 +260,7 @@ async def test_fair_share_counts_device_time_not_requests(
 ) -> None:
     async with make_service(tmp_path, max_per_user=20) as service:
         blocker = service.submit("steps", user="z", text="blocker", steps=1)
-        await wait_until(lambda: blocker.state is JobState.RUNNING)
+        await in_first_step(blocker, "blocker")
         painter = [service.submit("steps", user="painter", text=f"p{i}", steps=8) for i in range(3)]
         writer = [service.submit("steps", user="writer", text=f"w{i}", steps=1) for i in range(10)]
         for _ in range(1 + 3 * 8 + 10):
@@ -300,7 +311,7 @@ async def test_cancel_frees_the_users_slot_only_once_the_worker_stopped(
 ) -> None:
     async with make_service(tmp_path, max_per_user=1) as service:
         job = service.submit("steps", user="ann", text="long", steps=100)
-        await wait_until(lambda: job.state is JobState.RUNNING)
+        await in_first_step(job, "long")
         assert job.cancel()
         with pytest.raises(JobCancelled):
             await job.result()  # the user hears at once
@@ -356,7 +367,7 @@ async def test_a_model_in_use_is_never_unloaded(tasks: type[StepTask], tmp_path:
     big = {name: weights(tmp_path, name, 4) for name in "ab"}
     async with make_service(tmp_path, memory_mb="6") as service:  # room for one
         first = service.submit("steps", user="ann", text="on a", steps=2, model=big["a"])
-        await wait_until(lambda: first.state is JobState.RUNNING)
+        await in_first_step(first, "on a")
         second = service.submit("steps", user="bob", text="on b", steps=1, model=big["b"])
         await asyncio.sleep(0.2)
         assert second.state is JobState.LOADING  # waiting for room, not taking a's
