@@ -21,6 +21,7 @@ from chat.render.generate import (
     SO_FAR,
     ZWSP,
     guard,
+    part_text,
     shown,
     story_from_cards,
 )
@@ -42,6 +43,18 @@ def parts(message: MessageRecord) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def shown_text(message: MessageRecord) -> str:
     return parts(message)[1]["description"].removeprefix(ZWSP).removesuffix(ZWSP)
+
+
+def part_of(message: MessageRecord) -> str:
+    """The text of the part a message shows ("" where it says the model wrote nothing)."""
+    return part_text(parts(message)[1]["description"])
+
+
+def shows(result: GenerateResult) -> str:
+    """What a part with ``result``'s text shows: that text, or (sampling may end the text
+    at once) the note that the model wrote nothing."""
+    text = shown(result.text)
+    return guard(text) if text else NOTHING_NEW
 
 
 def so_far(message: MessageRecord) -> str:
@@ -112,19 +125,20 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     second = await reply_to_click(click, first)
     assert not second.ephemeral and second.custom_ids == [CONTINUE, SHARE]
     assert parts(second)[0]["description"] == "Once upon a time"
-    assert shown_text(first).endswith(so_far(second))  # the end of the text before
+    assert part_of(first).endswith(so_far(second))  # the end of the text before
     assert "Temperature 0.9 ·" in footer(second) and "(max 15)" in footer(second)
     assert seed_of(second) != seed_of(first)
-    # the model went on from exactly what the first message shows
+    # the model went on from exactly what the first message shows; on the seed drawn for
+    # it, what it wrote alone (or, as sampling may end the text at once, nothing)
     alone = await bot.service.run(
         "generate",
         prompt="Once upon a time",
-        continue_from=shown_text(first),
+        continue_from=part_of(first),
         max_tokens=15,
         temperature=0.9,
         seed=seed_of(second),
     )
-    assert shown_text(second) == shown(alone.text)
+    assert parts(second)[1]["description"] == shows(alone)
     assert first.custom_ids == [CONTINUE, SHARE]  # the earlier part keeps its button
 
     await bot.close()  # a restart: the new process knows nothing of the old messages
@@ -132,19 +146,17 @@ async def test_continue_posts_the_next_part_for_anyone_also_after_a_restart(
     click = await fake_discord.click(second, CONTINUE)
     third = await reply_to_click(click, second)
     # "so far" is the end of all the message showed: its own "so far" and its part
-    assert (so_far(second) + shown_text(second)).endswith(so_far(third))
+    assert (so_far(second) + part_of(second)).endswith(so_far(third))
     assert third.custom_ids == [CONTINUE, SHARE]
     alone = await bot.service.run(
         "generate",
         prompt="Once upon a time",
-        continue_from=so_far(second) + shown_text(second),
+        continue_from=so_far(second) + part_of(second),
         max_tokens=15,
         temperature=0.9,
         seed=seed_of(third),
     )
-    # what it wrote, or (sampling may end the text at once) that it wrote nothing
-    expected = guard(shown(alone.text)) if shown(alone.text) else NOTHING_NEW
-    assert parts(third)[1]["description"] == expected
+    assert parts(third)[1]["description"] == shows(alone)
 
 
 async def test_continue_with_a_chat_model(
