@@ -9,10 +9,10 @@ refused: the bench measures serving, not limits.
 
 It prints the ack latency (Slack wants <= 3,000 ms), the latency to the answer in the
 placeholder's thread, the answers per second, the most ``chat.update`` calls in any
-60-second window (against SLACK_EDITS_PER_MINUTE and Slack's ~50), the fake's 429s and
-violations, the requests never answered and the event loop's lag (how late a 10 ms
-ticker wakes up on the loop the app, and the fake, run on). The last line is one JSON
-object.
+60-second window (against SLACK_EDITS_PER_MINUTE and Slack's ~50), the Web API calls
+and the connections that carried them, the fake's 429s and violations, the requests
+never answered and the event loop's lag (how late a 10 ms ticker wakes up on the loop
+the app, and the fake, run on). The last line is one JSON object.
 
 An answer goes to the thread before its placeholder's "Done" edit, which waits for
 the edit allowance (ahead of progress edits): under a flood the answers come at the
@@ -200,6 +200,9 @@ async def bench(
             "edits": len(edits),
             "edits_per_min_max": most_in_window(every_edit, 60.0),
             "edits_peak_per_s_x60": peak_per_s * 60,
+            "api_calls": len(fake.api.calls),
+            # new TCP connections for them (on slack.com each is also a TLS handshake)
+            "api_connections": len(fake.api.connections),
             "rate_limited": len(fake.rate_limited),
             "violations": len(fake.violations),
             "lost": requests - len(answered),

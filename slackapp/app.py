@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -101,6 +102,12 @@ class SlackBot:
     async def start(self, store: Store) -> None:
         """Open the journal, start the models, connect, resume unfinished jobs."""
         self.journal.open(store)
+        # One HTTP session for every Web API call (Bolt's per-request clients take it
+        # too): kept-alive connections, where slack_sdk's default opens a new one, with
+        # its TLS handshake on the event loop, for each call.
+        self.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+        )
         await self.service.start()
         await self.handler.connect_async()
         self.resumed = await self.runner.resume_all()
@@ -119,3 +126,6 @@ class SlackBot:
         for task in waiting:
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None

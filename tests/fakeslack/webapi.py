@@ -43,6 +43,9 @@ class WebApi:
     def __init__(self, fake: FakeSlack) -> None:
         self.fake = fake
         self.calls: list[tuple[str, Args]] = []  # every call, refused ones too
+        #: The client's TCP connections (their ports) that carried calls: one per call
+        #: when a client opens a new connection (and, on slack.com, a TLS handshake) each time.
+        self.connections: set[Any] = set()
         self._windows: dict[str, deque[float]] = {}
         # method -> (handler, scope, token kind)
         self.methods: dict[str, tuple[Method, str | None, str]] = {
@@ -64,6 +67,8 @@ class WebApi:
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername"))
         args: Args = {}
         try:
             args = await self._arguments(request)

@@ -119,3 +119,17 @@ async def test_the_blocklist_refuses_a_prompt(start_app: AppFactory, fake_slack:
     (note,) = await fake_slack.wait_for(lambda: fake_slack.ephemerals_for(ALICE))
     assert "“forbidden thing” are not allowed" in note.text
     assert not [m for m in fake_slack.messages(CHANNEL) if m.bot_id]
+
+
+async def test_web_api_calls_share_kept_alive_connections(
+    start_app: AppFactory, fake_slack: FakeSlack
+) -> None:
+    # slack_sdk opens a new connection (on slack.com: a TLS handshake on the event loop)
+    # for every call unless it is given a session: the app keeps one
+    await start_app()
+    for n in range(3):  # (the cooldown allows 3)
+        await fake_slack.slash_command("/sentiment", f"What a lovely day {n}!")
+        await answer(fake_slack, n)
+    calls = len(fake_slack.api.calls)
+    assert calls >= 9  # a placeholder, its edits and its answer each
+    assert len(fake_slack.api.connections) <= calls // 3
