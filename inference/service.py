@@ -27,7 +27,15 @@ from .device import Placement, resolve_placement
 from .errors import InferenceError, ModelUnavailable, UnknownTask, short_reason
 from .jobs import Job, JobState, PerUserBound, ServiceStatus
 from .lanes import Lane, Limits
-from .memory import MB, ModelCache, TooBig, estimate_model_bytes, measure_bytes, resolve_budget
+from .memory import (
+    MB,
+    ModelCache,
+    TooBig,
+    estimate_model_bytes,
+    measure_bytes,
+    resolve_budget,
+    settle_heap,
+)
 from .naming import display_name
 from .results import Result
 from .scheduling import DeviceGate, FairClock
@@ -104,6 +112,7 @@ class InferenceService:
         preload = self.settings.preload_tasks(list(TASKS))
         if preload:
             await self.preload(preload)
+        await self._in_thread(settle_heap)  # imports and preloads, out of the collector's way
         return self
 
     async def close(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:

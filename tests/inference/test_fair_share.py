@@ -10,8 +10,10 @@ so memory estimates and measurements are those of real checkpoints.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,3 +473,27 @@ async def test_many_translation_pairs_stay_within_the_budget(
             peaks.append(service.models.used)
             assert len(service.loaded_models("translate")) <= 2
     assert len(MARIAN_PAIRS) > 3 and max(peaks) <= budget_mb * MB
+
+
+# -- the garbage collector -------------------------------------------------------------
+
+
+async def test_start_up_is_kept_from_the_collector_and_unloaded_models_are_still_freed(
+    tasks: type[StepTask], tmp_path: Path
+) -> None:
+    # a full collection walks every tracked object (200 ms with torch and a model, the
+    # GIL held): the service freezes what start-up leaves (a preloaded model too), and a
+    # model unloaded later must still be collected, reference cycles and all
+    tasks.permits = None
+    gc.unfreeze()  # as in a fresh process: nothing frozen yet
+    big = {name: weights(tmp_path, name, 4) for name in "ab"}
+    async with make_service(tmp_path, memory_mb="6", preload="steps") as service:
+        (model,) = service.models.models().values()  # the preloaded default model
+        # frozen with start-up: the collector's generations no longer hold it
+        assert all(tracked is not model for tracked in gc.get_objects())
+        model.cycle = [model]  # only the cyclic collector can free it now
+        unloaded = weakref.ref(model)
+        del model
+        for name in "ab":  # room for one of them: the default model goes first
+            await service.run("steps", text=name, steps=1, model=big[name])
+        assert unloaded() is None
