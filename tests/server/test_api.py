@@ -327,9 +327,14 @@ async def test_tasks_health_readiness_and_status(start_server, http) -> None:
     async with http.get(f"{server.url}/healthz") as response:
         assert response.status == 200
         check_against_openapi("/healthz", "get", 200, await response.json())
-    await wait_for(lambda: bool(server.service.loaded_models("sentiment")))
-    async with http.get(f"{server.url}/readyz") as response:
-        body = await response.json()
+    # "starting" until PRELOAD has loaded and the service has settled, then ready
+    for _ in range(200):
+        async with http.get(f"{server.url}/readyz") as response:
+            body = await response.json()
+        if response.status == 200:
+            break
+        assert body == {"ready": False, "reason": "starting"}
+        await asyncio.sleep(0.05)
     assert response.status == 200, body
     check_against_openapi("/readyz", "get", 200, body)
     assert any(name.startswith("sentiment") for name in body["loaded_models"])
